@@ -1,0 +1,1 @@
+"""E-commerce orders pipeline: generate -> Kafka -> HDFS -> Spark -> HBase -> dashboard."""

@@ -1,0 +1,1 @@
+"""The real services (Kafka, HDFS, HBase + Thrift), built from Maven Central jars into local images."""
