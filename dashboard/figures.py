@@ -17,7 +17,7 @@ import plotly.io as pio
 from pipeline.schema import AGE_GROUPS
 
 TOP_N = 10
-# plotly_white's layout only: its per-trace defaults would triple every figure's JSON and build time.
+# plotly_white's layout only: its per-trace defaults would triple each figure's JSON and build time.
 TEMPLATE = go.layout.Template(layout=pio.templates["plotly_white"].layout)
 ORDER_TABLE_COLUMNS: tuple[str, ...] = (
     "OrderDate",

@@ -1,4 +1,4 @@
-"""Query parameters -> validated filters, and filters -> a filtered frame. Pure: no Flask app, no I/O.
+"""Query parameters -> validated filters -> a filtered frame. Pure: no Flask app, no I/O.
 
 Policy, the same on every endpoint: a parameter this module does not know is ignored (tracking
 tags, cache busters); an empty value means "no filter"; a known parameter given more than once, or

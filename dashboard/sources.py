@@ -90,9 +90,7 @@ class ParquetSource:
             str(p)
             for p in self.path.rglob("*.parquet")
             if p.is_file()
-            and not any(
-                part.startswith(("_", ".")) for part in p.relative_to(self.path).parts
-            )
+            and not any(part.startswith(("_", ".")) for part in p.relative_to(self.path).parts)
         )
 
     def _load(self) -> pd.DataFrame:

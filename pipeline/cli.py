@@ -1,0 +1,234 @@
+"""`pipeline` command line: every stage on its own, the whole run, the stack, the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+
+def _rows(text: str) -> int:
+    value = int(text.replace("_", ""))
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of rows")
+    return value
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _print_stage(stage: object) -> None:
+    s = stage  # a pipeline.run.Stage
+    rate = s.rows_out / s.seconds if s.seconds else 0.0  # type: ignore[attr-defined]
+    print(f"  {s.name:<14} in {s.rows_in:>10,}  out {s.rows_out:>10,}  "  # type: ignore[attr-defined]
+          f"{s.seconds:7.1f}s  ({rate:,.0f} rows/s)", flush=True)  # type: ignore[attr-defined]
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipeline.generate import write_orders
+
+    summary = write_orders(args.rows, args.seed, args.error_rate, args.output)
+    print(summary)
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    """Local Spark, local paths; the same transform job the stack runs."""
+    from pipeline.adapters.raw_store import upload_bulk
+    from pipeline.jobs.transform import run_transform
+    from pipeline.spark_session import build_spark
+
+    output = args.output.resolve()
+    settings = Settings.from_env(data_root=output.as_uri(), output_dir=output)
+    spark = build_spark(settings)
+    upload_bulk(spark, args.input, settings)
+    counts = run_transform(spark, settings)
+    print(f"raw {counts.raw:,}  clean {counts.clean:,}  quarantined {counts.quarantined:,}  "
+          f"duplicates {counts.duplicates:,}  -> {settings.clean}, {settings.quarantine}")
+    return 0
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    from pipeline.jobs.stream_ingest import run_stream_ingest, start_stream
+    from pipeline.spark_session import build_spark
+
+    settings = Settings.from_env()
+    spark = build_spark(settings, kafka=True)
+    if args.continuous:
+        start_stream(spark, settings, available_now=False).awaitTermination()
+        return 0
+    print(f"raw/stream holds {run_stream_ingest(spark, settings):,} rows")
+    return 0
+
+
+def cmd_transform(args: argparse.Namespace) -> int:
+    from pipeline.jobs.transform import run_transform
+    from pipeline.spark_session import build_spark
+
+    counts = run_transform(build_spark(Settings.from_env()), Settings.from_env())
+    print(counts)
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from pipeline.jobs.load_hbase import run_load
+    from pipeline.spark_session import build_spark
+
+    settings = Settings.from_env()
+    print(f"wrote {run_load(build_spark(settings), settings):,} rows to {settings.hbase_table}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.run import run_pipeline
+
+    settings = Settings.from_env()
+    manifest = run_pipeline(settings, args.rows, args.seed, args.error_rate, report=_print_stage)
+    print(f"manifest: {settings.output_dir / 'manifest.json'} ({len(manifest.stages)} stages)")
+    return 0
+
+
+def _wait_for_interrupt() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+
+
+def cmd_stack_up(args: argparse.Namespace) -> int:
+    from stack.services import running_stack
+
+    with running_stack(args.log_dir, progress=print) as endpoints:
+        print(json.dumps(endpoints.as_env(), indent=2))
+        print("stack is up; Ctrl-C stops it", flush=True)
+        _wait_for_interrupt()
+    return 0
+
+
+def cmd_stack_prepare(args: argparse.Namespace) -> int:
+    from stack.engine import ensure_engine
+    from stack.images import prepare
+    from stack.jars import spark_connector_jars
+
+    images = prepare(ensure_engine())
+    print(json.dumps({**images, "spark_jars": [p.name for p in spark_connector_jars()]}, indent=2))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dashboard.app import serve
+    from dashboard.sources import HBaseSource
+    from pipeline.run import run_pipeline
+    from stack.services import running_stack
+
+    output = args.output.resolve()
+    with running_stack(output / "stack-logs", progress=print) as endpoints:
+        print(f"service start-up seconds: {endpoints.startup_seconds}")
+        os.environ.update(endpoints.as_env())
+        settings = Settings.from_env(output_dir=output)
+        print(f"pipeline at {args.rows:,} rows:")
+        run_pipeline(settings, args.rows, args.seed, args.error_rate, report=_print_stage)
+        source = HBaseSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+        print(f"dashboard on http://127.0.0.1:{args.port}  (Ctrl-C stops it and the stack)",
+              flush=True)
+        try:
+            serve(source, host="127.0.0.1", port=args.port)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dashboard.app import serve
+    from dashboard.sources import HBaseSource, ParquetSource
+
+    if args.source:
+        source = ParquetSource(args.source / "clean" if (args.source / "clean").is_dir()
+                               else args.source)
+    else:
+        settings = Settings.from_env()
+        source = HBaseSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+    serve(source, host="127.0.0.1", port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_args(p: argparse.ArgumentParser, rows: int) -> None:
+        p.add_argument("--rows", type=_rows, default=rows, help="orders to generate")
+        p.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
+        p.add_argument("--error-rate", type=_rate, default=None,
+                       help="share of rows given deliberate errors (default: the generator's)")
+
+    p = sub.add_parser("generate", help="write messy orders as JSON lines plus their truth twin")
+    data_args(p, 10_000)
+    p.add_argument("--output", type=Path, required=True, help="folder for orders.jsonl and truth*")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("clean", help="clean a raw JSON-lines file with local Spark")
+    p.add_argument("--input", type=Path, required=True, help="raw JSON-lines file")
+    p.add_argument("--output", type=Path, required=True, help="folder for clean/ and quarantine/")
+    p.set_defaults(func=cmd_clean)
+
+    p = sub.add_parser("stream", help="Kafka topic -> HDFS raw/stream (PIPELINE_* endpoints)")
+    p.add_argument("--continuous", action="store_true",
+                   help="keep running in micro-batches instead of draining what is there")
+    p.set_defaults(func=cmd_stream)
+
+    p = sub.add_parser("transform", help="HDFS raw -> clean/ and quarantine/ Parquet")
+    p.set_defaults(func=cmd_transform)
+
+    p = sub.add_parser("load", help="clean Parquet -> HBase table through Thrift")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("run", help="the whole path on running services (PIPELINE_* endpoints)")
+    data_args(p, 20_000)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="start the stack, run the path, serve the dashboard")
+    data_args(p, 200_000)
+    p.add_argument("--port", type=int, default=5000, help="dashboard port on 127.0.0.1")
+    p.add_argument("--output", type=Path, default=Path("output/demo"), help="run folder")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve the dashboard from local Parquet or from HBase")
+    p.add_argument("--source", type=Path, help="a `pipeline clean` output (else: HBase)")
+    p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1")
+    p.set_defaults(func=cmd_serve)
+
+    stack = sub.add_parser("stack", help="the services: prepare images, or run them")
+    stack_sub = stack.add_subparsers(dest="stack_command", required=True)
+    p = stack_sub.add_parser("prepare", help="Docker engine, base image, jars, service images")
+    p.set_defaults(func=cmd_stack_prepare)
+    p = stack_sub.add_parser("up", help="start Kafka, HDFS, HBase + Thrift until Ctrl-C")
+    p.add_argument("--log-dir", type=Path, default=Path("output/stack-logs"))
+    p.set_defaults(func=cmd_stack_up)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "error_rate", 0) is None:
+        from pipeline.generate import DEFAULT_ERROR_RATE
+
+        args.error_rate = DEFAULT_ERROR_RATE
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

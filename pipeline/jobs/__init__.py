@@ -1,0 +1,1 @@
+"""Jobs: a few lines each wiring the pure core to the adapters."""

@@ -1,0 +1,36 @@
+"""The one place that builds the SparkSession: master, memory, jars, loopback-only driver."""
+
+from __future__ import annotations
+
+import sys
+
+from pyspark.sql import SparkSession
+
+from pipeline.settings import Settings
+
+
+def build_spark(settings: Settings, app_name: str = "ecommerce-pipeline",
+                kafka: bool = False) -> SparkSession:
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(settings.spark_master)
+        .config("spark.driver.memory", settings.spark_driver_memory)
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # Python workers must run the interpreter that has pandas, not whatever python3 is on PATH.
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.pyspark.driver.python", sys.executable)
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    )
+    if kafka:
+        from stack.jars import spark_connector_jars
+
+        jars = ",".join(str(p) for p in spark_connector_jars())
+        builder = builder.config("spark.jars", jars)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,59 @@
+"""Shared fixtures: the tier's output folder, local Spark, and the real services (session-scoped).
+
+A service that cannot start fails the tests that need it; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+OUTPUT = Path(os.environ.get("PIPELINE_TEST_OUTPUT", "build/test-output/local")).resolve()
+
+
+@pytest.fixture(scope="session")
+def test_output() -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    return OUTPUT
+
+
+@pytest.fixture(scope="session")
+def spark(test_output: Path):  # noqa: ANN201 - pyspark imported lazily: unit tier has no JVM
+    from pipeline.settings import Settings
+    from pipeline.spark_session import build_spark
+
+    session = build_spark(Settings(shuffle_partitions=4, spark_driver_memory="2g"), kafka=True)
+    yield session
+    session.stop()
+
+
+def _stack(test_output: Path, name: str, services: tuple[str, ...]) -> Iterator[object]:
+    from stack.services import running_stack
+
+    with running_stack(test_output / "stack-logs" / name, services=services,
+                       progress=lambda line: print(f"[stack] {line}")) as endpoints:
+        yield endpoints
+
+
+@pytest.fixture(scope="session")
+def kafka_service(test_output: Path) -> Iterator[object]:
+    yield from _stack(test_output, "kafka", ("kafka",))
+
+
+@pytest.fixture(scope="session")
+def hdfs_service(test_output: Path) -> Iterator[object]:
+    yield from _stack(test_output, "hdfs", ("hdfs",))
+
+
+@pytest.fixture(scope="session")
+def hbase_service(test_output: Path) -> Iterator[object]:
+    """HBase standalone on its own HDFS, with the Thrift server."""
+    yield from _stack(test_output, "hbase", ("hbase",))
+
+
+@pytest.fixture(scope="session")
+def full_stack(test_output: Path) -> Iterator[object]:
+    yield from _stack(test_output, "full", ("kafka", "hdfs", "hbase"))

@@ -1,0 +1,562 @@
+"""The dashboard contract on local Parquet: pages, filters, drill-down, errors, sources, charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as html_lib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from dashboard_data import (
+    CATEGORIES,
+    COUNTRIES,
+    clean_orders,
+    write_partitioned,
+    write_spark_like,
+)
+from markupsafe import escape
+
+from dashboard import HBaseSource, OrdersSource, ParquetSource, SourceError, create_app, figures
+from dashboard.filters import (
+    FILTER_PARAMS,
+    Filters,
+    InvalidParameter,
+    Vocabulary,
+    parse_customer_id,
+    parse_filters,
+)
+from dashboard.sources import normalize
+from pipeline import hbase_codec
+from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS
+
+pytestmark = pytest.mark.unit
+
+CHARTS = tuple(figures.FIGURES)
+KPIS = ("revenue", "orders", "customers", "average_order_value")
+
+
+@pytest.fixture(scope="module")
+def raw_orders() -> pd.DataFrame:
+    return clean_orders()
+
+
+@pytest.fixture(scope="module")
+def parquet_dir(tmp_path_factory: pytest.TempPathFactory, raw_orders: pd.DataFrame) -> Path:
+    return write_spark_like(raw_orders, tmp_path_factory.mktemp("clean") / "orders")
+
+
+@pytest.fixture
+def app(parquet_dir: Path):
+    return create_app(ParquetSource(parquet_dir), {"TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def revenue_where(frame: pd.DataFrame, **equals: Any) -> float:
+    """The pandas oracle: TotalAmount summed over rows whose columns equal the given values."""
+    mask = pd.Series(True, index=frame.index)
+    for column, value in equals.items():
+        mask &= frame[column] == value
+    return float(frame.loc[mask, "TotalAmount"].sum())
+
+
+def kpi_values(html: str) -> dict[str, str]:
+    return dict(re.findall(r'id="kpi-(\w+)" data-value="([^"]*)"', html))
+
+
+def embedded_figures(html: str) -> dict[str, Any]:
+    match = re.search(r'<script type="application/json" id="figures-data">(.*?)<', html, re.S)
+    assert match, "the page embeds its figures as JSON"
+    return json.loads(match.group(1))
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "mimetype"),
+    [
+        ("/", "text/html"),
+        ("/customer", "text/html"),
+        ("/customer?id=C0001", "text/html"),
+        ("/health", "application/json"),
+        ("/api/summary", "application/json"),
+        ("/static/plotly.min.js", "text/javascript"),
+        ("/static/dashboard.js", "text/javascript"),
+        ("/static/dashboard.css", "text/css"),
+    ],
+)
+def test_every_route_answers_200(client, url: str, mimetype: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+
+
+def test_dashboard_shows_every_kpi_and_chart_container(client) -> None:
+    html = client.get("/").get_data(as_text=True)
+    for name in CHARTS:
+        assert f'id="chart-{name}"' in html
+    assert set(kpi_values(html)) == set(KPIS)
+    drawn = embedded_figures(html)
+    assert set(drawn) == set(CHARTS)
+    assert all(figure["data"] for figure in drawn.values()), "every chart has traces"
+
+
+def test_dashboard_kpis_equal_pandas_aggregates(client, raw_orders: pd.DataFrame) -> None:
+    shown = kpi_values(client.get("/").get_data(as_text=True))
+    revenue = float(raw_orders["TotalAmount"].sum())
+    assert float(shown["revenue"]) == revenue
+    assert int(shown["orders"]) == len(raw_orders)
+    assert int(shown["customers"]) == raw_orders["CustomerID"].nunique()
+    assert float(shown["average_order_value"]) == pytest.approx(revenue / len(raw_orders))
+
+
+def test_monthly_trend_has_one_line_per_category_over_every_month(client) -> None:
+    line = embedded_figures(client.get("/").get_data(as_text=True))["monthly_sales"]
+    assert sorted(trace["name"] for trace in line["data"]) == sorted(CATEGORIES)
+    assert {trace["type"] for trace in line["data"]} == {"scatter"}
+    assert len(line["data"][0]["x"]) == 18
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("country", COUNTRIES)
+def test_country_filter_reduces_revenue_to_the_pandas_value(
+    client, raw_orders: pd.DataFrame, country: str
+) -> None:
+    everything = client.get("/api/summary").get_json()
+    only = client.get("/api/summary", query_string={"country": country}).get_json()
+    expected = revenue_where(raw_orders, Country=country)
+    assert only["kpis"]["revenue"] == expected
+    assert only["kpis"]["revenue"] < everything["kpis"]["revenue"]
+    assert only["kpis"]["orders"] == int((raw_orders["Country"] == country).sum())
+    assert only["charts"]["sales_by_country"]["countries"] == [country]
+    assert only["filters"] == {"country": country}
+
+
+def test_combined_filters_equal_the_pandas_selection(client, raw_orders: pd.DataFrame) -> None:
+    query = {
+        "start": "2023-03-01",
+        "end": "2023-11-30",
+        "category": "Home & Kitchen",
+        "age_group": "25-34",
+    }
+    got = client.get("/api/summary", query_string=query).get_json()
+    days = raw_orders["OrderDate"]
+    expected = raw_orders[
+        (days >= dt.date(2023, 3, 1))
+        & (days <= dt.date(2023, 11, 30))
+        & (raw_orders["Category"] == "Home & Kitchen")
+        & (raw_orders["AgeGroup"] == "25-34")
+    ]
+    assert len(expected) > 0, "the test data covers the selection"
+    assert got["rows"] == got["kpis"]["orders"] == len(expected)
+    assert got["kpis"]["revenue"] == pytest.approx(float(expected["TotalAmount"].sum()))
+    assert got["kpis"]["customers"] == expected["CustomerID"].nunique()
+    assert got["charts"]["monthly_sales"]["months"][0] == "2023-03"
+    assert got["charts"]["monthly_sales"]["months"][-1] <= "2023-11"
+    assert got["filters"] == query
+
+
+def test_a_filter_changes_every_chart_at_once(client) -> None:
+    everything = client.get("/api/summary").get_json()["charts"]
+    filtered = client.get(
+        "/api/summary", query_string={"country": "Japan", "end": "2023-12-31"}
+    ).get_json()["charts"]
+    for name in CHARTS:
+        assert filtered[name] != everything[name], name
+
+
+def test_page_and_api_show_the_same_filtered_numbers(client) -> None:
+    query = {"category": "Books", "age_group": "65+"}
+    api = client.get("/api/summary", query_string=query).get_json()
+    html = client.get("/", query_string=query).get_data(as_text=True)
+    shown = kpi_values(html)
+    assert float(shown["revenue"]) == api["kpis"]["revenue"]
+    assert int(shown["orders"]) == api["kpis"]["orders"]
+    bars = embedded_figures(html)["sales_by_country"]["data"][0]
+    assert bars["x"] == api["charts"]["sales_by_country"]["countries"]
+    assert bars["y"] == api["charts"]["sales_by_country"]["sales"]
+
+
+def test_selected_filters_stay_in_the_form_and_links(client) -> None:
+    query = {
+        "start": "2023-02-01",
+        "end": "2024-01-31",
+        "country": "Côte d'Ivoire",
+        "category": "Home & Kitchen",
+        "age_group": "45-54",
+    }
+    html = client.get("/", query_string=query).get_data(as_text=True)
+    assert 'method="get"' in html
+    assert 'name="start" value="2023-02-01"' in html
+    assert 'name="end" value="2024-01-31"' in html
+    for name in ("country", "category", "age_group"):
+        assert f'<option value="{escape(query[name])}" selected>' in html
+    assert html.count(" selected>") == 3
+    json_link = re.search(r'id="summary-json" href="([^"]*)"', html).group(1)
+    assert client.get(html_lib.unescape(json_link)).get_json()["filters"] == query
+
+
+@pytest.mark.parametrize("query", [{"country": "", "category": ""}, {"utm_source": "m", "x": "1"}])
+def test_empty_values_and_unknown_parameters_do_not_filter(client, query) -> None:
+    assert client.get("/api/summary", query_string=query).get_json() == (
+        client.get("/api/summary").get_json()
+    )
+
+
+def test_a_range_without_orders_renders_empty_charts(client) -> None:
+    query = {"start": "2030-01-01", "end": "2030-12-31"}
+    api = client.get("/api/summary", query_string=query).get_json()
+    assert api["kpis"] == {"revenue": 0.0, "orders": 0, "customers": 0, "average_order_value": 0.0}
+    assert api["charts"]["monthly_sales"] == {"months": [], "series": []}
+    page = client.get("/", query_string=query)
+    assert page.status_code == 200
+    assert "No orders match the filters" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ({"country": "Atlantis"}, "country"),
+        ({"category": "<script>alert(1)</script>"}, "category"),
+        ({"age_group": "17-"}, "age_group"),
+        ({"start": "2024-13-01"}, "start"),
+        ({"start": "01/02/2024"}, "start"),
+        ({"end": "2023-02-30"}, "end"),
+        ({"start": "2024-01-02", "end": "2024-01-01"}, "end"),
+        ({"country": ["Japan", "Brazil"]}, "country"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/", "/api/summary"])
+def test_bad_filter_is_400_naming_the_parameter_not_the_value(
+    client, path: str, query: dict, parameter: str
+) -> None:
+    response = client.get(path, query_string=query)
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    if path.startswith("/api"):
+        message = response.get_json()["message"]
+        assert message.startswith(f"Invalid query parameter '{parameter}': ")
+    else:
+        assert f"Invalid query parameter &#39;{parameter}&#39;: " in body
+    for value in query.values():
+        for text in value if isinstance(value, list) else [value]:
+            if text not in ("Japan", "Brazil", "2024-01-02", "2024-01-01"):
+                assert text not in body
+                assert str(escape(text)) not in body
+
+
+# --- customer drill-down -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("customer_id", ["C0000", "C0007", "C0042"])
+def test_customer_page_lists_exactly_that_customers_orders(
+    client, raw_orders: pd.DataFrame, customer_id: str
+) -> None:
+    response = client.get("/customer", query_string={"id": customer_id})
+    assert response.status_code == 200
+    shown = re.findall(r'<tr data-row-key="([^"]+)">', response.get_data(as_text=True))
+    theirs = raw_orders[raw_orders["CustomerID"] == customer_id].sort_values(
+        ["OrderDate", "row_key"]
+    )
+    assert shown == list(theirs["row_key"])
+
+
+def test_unknown_customer_is_404_with_a_message(client) -> None:
+    response = client.get("/customer?id=NOBODY")
+    assert response.status_code == 404
+    assert "No orders found for this customer." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["x" * 65, "C 001", "C0001'--", "<b>", "Ç0001", "C0001\n", "../C0001"]
+)
+def test_bad_customer_id_is_400(client, bad_id: str) -> None:
+    response = client.get("/customer", query_string={"id": bad_id})
+    assert response.status_code == 400
+    assert "Invalid query parameter &#39;id&#39;" in response.get_data(as_text=True)
+
+
+def test_top_customers_link_to_their_drill_down(client) -> None:
+    html = client.get("/", query_string={"country": "Japan"}).get_data(as_text=True)
+    links = re.findall(r'href="/customer\?id=([A-Za-z0-9_-]+)"', html)
+    assert links
+    for customer_id in links[:3]:
+        assert client.get(f"/customer?id={customer_id}").status_code == 200
+
+
+# --- health, assets, headers ---------------------------------------------------------------------
+
+
+def test_health_reports_the_source_and_row_count(client, parquet_dir: Path) -> None:
+    assert client.get("/health").get_json() == {
+        "status": "ok",
+        "source": f"parquet:{parquet_dir}",
+        "rows": 2_000,
+    }
+
+
+def test_a_failing_source_gives_503_not_500(tmp_path: Path) -> None:
+    client = create_app(ParquetSource(tmp_path / "missing"), {"TESTING": True}).test_client()
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.get_json()["status"] == "unavailable"
+    assert "Hint" in health.get_json()["error"]
+    assert client.get("/").status_code == 503
+    assert client.get("/api/summary").get_json()["error"] == "Service Unavailable"
+
+
+def test_plotly_js_is_served_locally_and_no_page_loads_remote_scripts(client) -> None:
+    js = client.get("/static/plotly.min.js")
+    assert js.data.startswith(b"/**\n* plotly.js v")
+    again = client.get("/static/plotly.min.js", headers={"If-None-Match": js.headers["ETag"]})
+    assert again.status_code == 304
+    html = client.get("/").get_data(as_text=True)
+    assert '<script src="/static/plotly.min.js"' in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+
+
+def test_responses_carry_security_headers_and_debug_is_off(parquet_dir: Path) -> None:
+    app = create_app(ParquetSource(parquet_dir), {"TESTING": True, "DEBUG": True})
+    assert app.debug is False
+    headers = app.test_client().get("/").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_create_app_rejects_something_that_is_not_a_source() -> None:
+    with pytest.raises(TypeError, match="OrdersSource"):
+        create_app(object())
+
+
+# --- sources -------------------------------------------------------------------------------------
+
+
+def test_parquet_source_reads_spark_output_ignoring_markers(parquet_dir: Path, raw_orders) -> None:
+    source = ParquetSource(parquet_dir)
+    assert isinstance(source, OrdersSource)
+    frame = source.orders()
+    assert tuple(frame.columns) == CLEAN_COLUMNS
+    assert sorted(frame["row_key"]) == sorted(raw_orders["row_key"])
+    assert frame["OrderDate"].dtype == "datetime64[ns]"
+    assert source.orders() is frame, "read once per process"
+
+
+def test_partitioned_output_reads_like_flat_output(tmp_path: Path, raw_orders) -> None:
+    flat = ParquetSource(write_spark_like(raw_orders, tmp_path / "flat")).orders()
+    nested = ParquetSource(
+        write_partitioned(raw_orders, tmp_path / "nested", ("Category", "AgeGroup"))
+    ).orders()
+    by_key = ["row_key"]
+    pd.testing.assert_frame_equal(
+        nested.sort_values(by_key).reset_index(drop=True),
+        flat.sort_values(by_key).reset_index(drop=True),
+    )
+
+
+def test_parquet_source_refresh_rereads_the_directory(tmp_path: Path, raw_orders) -> None:
+    source = ParquetSource(write_spark_like(raw_orders.head(10), tmp_path / "o", parts=1))
+    assert len(source.orders()) == 10
+    write_spark_like(raw_orders.iloc[10:30], tmp_path / "o" / "more", parts=1)
+    assert len(source.orders()) == 10
+    assert len(source.refresh()) == 30
+
+
+def test_missing_parquet_dir_names_the_path_and_a_hint(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"no Parquet files under .*missing.*Hint"):
+        ParquetSource(tmp_path / "missing").orders()
+
+
+def test_normalize_names_missing_and_present_columns() -> None:
+    with pytest.raises(SourceError, match=r"missing clean columns \[.*'row_key'.*present: \['x'\]"):
+        normalize(pd.DataFrame({"x": [1]}))
+
+
+class FakeTable:
+    def __init__(self, rows: list[tuple[bytes, dict[bytes, bytes]]], calls: list[dict]) -> None:
+        self.rows, self.calls = sorted(rows), calls
+
+    def scan(self, row_prefix: bytes | None = None, batch_size: int = 1000, **kwargs: Any):
+        self.calls.append({"row_prefix": row_prefix, "batch_size": batch_size, **kwargs})
+        return iter([r for r in self.rows if r[0].startswith(row_prefix or b"")])
+
+
+class FakeConnection:
+    """Stands in for happybase.Connection: same open/table/close calls, rows in memory."""
+
+    def __init__(self, rows, calls, fail: bool = False) -> None:
+        self.rows, self.calls, self.fail = rows, calls, fail
+        self.opened = self.closed = False
+
+    def open(self) -> None:
+        if self.fail:
+            raise OSError("connection refused")
+        self.opened = True
+
+    def table(self, name: str) -> FakeTable:
+        self.calls.append({"table": name})
+        return FakeTable(self.rows, self.calls)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture(scope="module")
+def hbase_rows(raw_orders: pd.DataFrame) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    return [hbase_codec.encode(record) for record in raw_orders.head(300).to_dict("records")]
+
+
+def test_hbase_source_connects_lazily_and_scans_once(hbase_rows, raw_orders) -> None:
+    calls: list[dict] = []
+    made: list[FakeConnection] = []
+
+    def connect() -> FakeConnection:
+        made.append(FakeConnection(hbase_rows, calls))
+        return made[-1]
+
+    source = HBaseSource("hbase", 9090, batch_size=500, connect=connect)
+    assert made == [] and source.describe() == "hbase://hbase:9090/customer_orders"
+    frame = source.orders()
+    assert source.orders() is frame
+    assert len(made) == 1 and made[0].opened
+    assert calls == [{"table": "customer_orders"}, {"row_prefix": None, "batch_size": 500}]
+    assert tuple(frame.columns) == CLEAN_COLUMNS
+    expected = normalize(raw_orders.head(300)).sort_values("row_key").reset_index(drop=True)
+    pd.testing.assert_frame_equal(frame.sort_values("row_key").reset_index(drop=True), expected)
+
+
+def test_hbase_customer_orders_is_a_prefix_scan(hbase_rows, raw_orders) -> None:
+    calls: list[dict] = []
+    source = HBaseSource("hbase", 9090, connect=lambda: FakeConnection(hbase_rows, calls))
+    customer_id = raw_orders.head(300)["CustomerID"].iloc[0]
+    frame = source.customer_orders(customer_id)
+    assert calls[-1]["row_prefix"] == hbase_codec.customer_prefix(customer_id)
+    assert set(frame["CustomerID"]) == {customer_id}
+    head = raw_orders.head(300)
+    theirs = head.loc[head["CustomerID"] == customer_id, "row_key"]
+    assert sorted(frame["row_key"]) == sorted(theirs)
+
+
+def test_hbase_failure_raises_source_error_and_reconnects_next_time(hbase_rows) -> None:
+    attempts: list[FakeConnection] = []
+
+    def connect() -> FakeConnection:
+        attempts.append(FakeConnection(hbase_rows, [], fail=len(attempts) == 0))
+        return attempts[-1]
+
+    source = HBaseSource("hbase", 9090, connect=connect)
+    with pytest.raises(SourceError, match=r"customer_orders.*hbase:9090.*Hint"):
+        source.orders()
+    assert len(source.orders()) == 300
+    assert len(attempts) == 2
+
+
+def test_create_app_accepts_an_hbase_source(hbase_rows) -> None:
+    source = HBaseSource("hbase", 9090, connect=lambda: FakeConnection(hbase_rows, []))
+    client = create_app(source, {"TESTING": True}).test_client()
+    assert client.get("/health").get_json()["rows"] == 300
+
+
+# --- filters and figures as pure functions -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def frame(parquet_dir: Path) -> pd.DataFrame:
+    return ParquetSource(parquet_dir).orders()
+
+
+def test_parsed_filters_round_trip_through_their_query(frame) -> None:
+    vocabulary = Vocabulary.from_frame(frame)
+    filters = Filters(dt.date(2023, 1, 5), dt.date(2023, 6, 1), "Japan", "Books", "18-24")
+    assert parse_filters(filters.to_query(), vocabulary) == filters
+    assert parse_filters({}, vocabulary) == Filters()
+
+
+def test_vocabulary_comes_from_the_data(frame) -> None:
+    vocabulary = Vocabulary.from_frame(frame)
+    assert vocabulary.countries == tuple(sorted(COUNTRIES))
+    assert vocabulary.categories == tuple(sorted(CATEGORIES))
+    assert vocabulary.age_groups == AGE_GROUPS
+    assert vocabulary.first_day == dt.date(2023, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "rows"),
+    [("0001-01-01", "9999-12-31", 2_000), ("9999-01-01", None, 0), (None, "0001-12-31", 0)],
+)
+def test_dates_beyond_pandas_range_filter_without_overflow(frame, start, end, rows) -> None:
+    query = {k: v for k, v in (("start", start), ("end", end)) if v}
+    assert len(parse_filters(query, Vocabulary.from_frame(frame)).apply(frame)) == rows
+
+
+@pytest.mark.parametrize("value", ["C0001", "a", "A-b_9", "x" * 64])
+def test_safe_customer_ids_are_accepted(value: str) -> None:
+    assert parse_customer_id({"id": value}) == value
+
+
+def test_invalid_parameter_is_a_400_that_names_the_parameter() -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        parse_customer_id({"id": "{{7*7}}"})
+    assert caught.value.code == 400
+    assert caught.value.parameter == "id"
+    assert "{{" not in caught.value.description
+    assert set(FILTER_PARAMS) == {"start", "end", "country", "category", "age_group"}
+
+
+def test_chart_totals_add_up_to_revenue(frame) -> None:
+    revenue = figures.kpis(frame)["revenue"]
+    monthly = figures.monthly_sales(frame)
+    assert sum(sum(s["sales"]) for s in monthly["series"]) == pytest.approx(revenue)
+    assert sum(figures.sales_by_country(frame)["sales"]) == pytest.approx(revenue)
+    groups = figures.age_groups(frame)
+    assert groups["age_groups"] == list(AGE_GROUPS)
+    assert sum(groups["sales"]) == pytest.approx(revenue)
+    assert sum(groups["orders"]) == len(frame)
+    assert sum(figures.age_distribution(frame)["orders"]) == len(frame)
+
+
+def test_monthly_sales_fills_months_without_orders() -> None:
+    orders = normalize(clean_orders(rows=40))
+    orders = orders[orders["OrderDate"].dt.month != 3]
+    months = figures.monthly_sales(orders)["months"]
+    assert months == [str(m) for m in pd.period_range(months[0], months[-1], freq="M")]
+    assert "2023-03" in months
+
+
+def test_top_products_are_sorted_and_labels_unique(frame) -> None:
+    top = figures.top_products(frame, n=5)
+    assert top["sales"] == sorted(top["sales"], reverse=True)
+    assert len(top["products"]) == len(set(top["products"])) == 5
+
+
+def test_repeated_product_names_get_their_ids() -> None:
+    orders = normalize(clean_orders(rows=200))
+    orders["ProductName"] = "Same name"
+    labels = figures.top_products(orders, n=3)["products"]
+    assert len(set(labels)) == 3 and all(label.startswith("Same name (P") for label in labels)
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_every_figure_builds_from_full_and_empty_frames(frame, name: str) -> None:
+    for data in (frame, frame.iloc[0:0]):
+        figure = figures.FIGURES[name](figures.CHART_DATA[name](data))
+        assert isinstance(figure, go.Figure)
+        assert figure.layout.title.text
+    assert figures.FIGURES[name](figures.CHART_DATA[name](frame)).data
+
+
+def test_customer_rows_are_display_strings(frame) -> None:
+    rows = figures.order_rows(frame.head(2))
+    assert set(rows[0]) == set(figures.ORDER_TABLE_COLUMNS)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", rows[0]["OrderDate"])
+    assert all(isinstance(v, str) for row in rows for v in row.values())
