@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -20,11 +22,11 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from dashboard import figures
-from dashboard.filters import Vocabulary, parse_customer_id, parse_filters
+from dashboard.filters import Filters, Vocabulary, parse_customer_id, parse_filters
 from dashboard.sources import OrdersSource, SourceError
 
 SOURCE_KEY = "dashboard.source"
-VOCABULARY_KEY = "dashboard.vocabulary"
+VIEWS_KEY = "dashboard.views"
 PLOTLY_JS_URL = "/static/plotly.min.js"
 
 # Plotly injects <style> elements and inline styles, hence 'unsafe-inline' for styles only.
@@ -33,7 +35,8 @@ DEFAULT_CSP = (
     "img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-DEFAULT_CONFIG: dict[str, Any] = {"CONTENT_SECURITY_POLICY": DEFAULT_CSP}
+# VIEW_CACHE_SIZE: computed views (KPIs, chart data, figures) kept per filter combination.
+DEFAULT_CONFIG: dict[str, Any] = {"CONTENT_SECURITY_POLICY": DEFAULT_CSP, "VIEW_CACHE_SIZE": 64}
 
 overview = Blueprint("overview", __name__)
 customer = Blueprint("customer", __name__)
@@ -49,6 +52,7 @@ def create_app(source: OrdersSource, config: Mapping[str, Any] | None = None) ->
     app.config.from_mapping(config or {})
     app.debug = False  # the Werkzeug debugger runs code from the browser: never on
     app.extensions[SOURCE_KEY] = source
+    app.extensions[VIEWS_KEY] = FrameViews(app.config["VIEW_CACHE_SIZE"])
     app.register_blueprint(overview)
     app.register_blueprint(customer)
     app.register_blueprint(api)
@@ -68,32 +72,87 @@ def get_source() -> OrdersSource:
     return current_app.extensions[SOURCE_KEY]
 
 
-def orders_and_vocabulary() -> tuple[pd.DataFrame, Vocabulary]:
-    """The source's frame and its allowlists, recomputed only when the source's frame changes."""
+class FrameViews:
+    """What the pages derive from one frame: its allowlists, and recent views by filters.
+
+    The source caches its frame; when that frame is replaced (a refresh), everything derived from
+    the old one is dropped. Views are read-only once cached.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._frame: pd.DataFrame | None = None
+        self._vocabulary: Vocabulary | None = None
+        self._views: OrderedDict[tuple[str, Filters], Any] = OrderedDict()
+
+    def _bind(self, frame: pd.DataFrame) -> None:
+        if self._frame is not frame:
+            self._frame, self._vocabulary, self._views = frame, None, OrderedDict()
+
+    def vocabulary(self, frame: pd.DataFrame) -> Vocabulary:
+        with self._lock:
+            self._bind(frame)
+            if self._vocabulary is None:
+                self._vocabulary = Vocabulary.from_frame(frame)
+            return self._vocabulary
+
+    def view(self, frame: pd.DataFrame, key: tuple[str, Filters], build: Callable[[], Any]) -> Any:
+        with self._lock:
+            self._bind(frame)
+            if key in self._views:
+                self._views.move_to_end(key)
+                return self._views[key]
+        view = build()  # outside the lock: two threads may build the same view, both correct
+        with self._lock:
+            if self._frame is frame and self._size > 0:
+                self._views[key] = view
+                while len(self._views) > self._size:
+                    self._views.popitem(last=False)
+        return view
+
+
+def _views() -> FrameViews:
+    return current_app.extensions[VIEWS_KEY]
+
+
+def orders_and_filters() -> tuple[pd.DataFrame, Vocabulary, Filters]:
+    """The source's frame, its allowlists, and the request's filters checked against them."""
     frame = get_source().orders()
-    cached = current_app.extensions.get(VOCABULARY_KEY)
-    if cached is None or cached[0] is not frame:
-        cached = (frame, Vocabulary.from_frame(frame))
-        current_app.extensions[VOCABULARY_KEY] = cached
-    return cached
+    vocabulary = _views().vocabulary(frame)
+    return frame, vocabulary, parse_filters(request.args, vocabulary)
+
+
+def _summary(frame: pd.DataFrame, filters: Filters) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        shown = filters.apply(frame)
+        return {"filters": filters.to_query(), "rows": len(shown), **figures.summary(shown)}
+
+    return _views().view(frame, ("summary", filters), build)
+
+
+def _figure_json(frame: pd.DataFrame, filters: Filters) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        charts = _summary(frame, filters)["charts"]
+        return {
+            name: json.loads(plotly.io.to_json(fig, validate=False))
+            for name, fig in figures.figures(charts).items()
+        }
+
+    return _views().view(frame, ("figures", filters), build)
 
 
 @overview.get("/")
 def index() -> ResponseReturnValue:
-    frame, vocabulary = orders_and_vocabulary()
-    filters = parse_filters(request.args, vocabulary)
-    shown = figures.summary(filters.apply(frame))
-    figure_json = {
-        name: json.loads(plotly.io.to_json(fig, validate=False))
-        for name, fig in figures.figures(shown["charts"]).items()
-    }
+    frame, vocabulary, filters = orders_and_filters()
+    shown = _summary(frame, filters)
     return render_template(
         "dashboard.html",
         filters=filters,
         vocabulary=vocabulary,
         kpis=shown["kpis"],
         top_customers=shown["top_customers"],
-        figures=figure_json,
+        figures=_figure_json(frame, filters),
         source=get_source().describe(),
     )
 
@@ -127,10 +186,8 @@ def health() -> ResponseReturnValue:
 
 @api.get("/api/summary")
 def summary() -> ResponseReturnValue:
-    frame, vocabulary = orders_and_vocabulary()
-    filters = parse_filters(request.args, vocabulary)
-    shown = filters.apply(frame)
-    return {"filters": filters.to_query(), "rows": len(shown), **figures.summary(shown)}
+    frame, _, filters = orders_and_filters()
+    return _summary(frame, filters)
 
 
 @functools.cache

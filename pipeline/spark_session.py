@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from pyspark.sql import SparkSession
@@ -11,6 +12,9 @@ from pipeline.settings import Settings
 
 def build_spark(settings: Settings, app_name: str = "ecommerce-pipeline",
                 kafka: bool = False) -> SparkSession:
+    # Python workers must run the interpreter that has pandas, not whatever python3 is on PATH;
+    # pyspark reads PYSPARK_PYTHON when it creates the context (the conf alone is not enough).
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     builder = (
         SparkSession.builder.appName(app_name)
         .master(settings.spark_master)
@@ -21,7 +25,6 @@ def build_spark(settings: Settings, app_name: str = "ecommerce-pipeline",
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        # Python workers must run the interpreter that has pandas, not whatever python3 is on PATH.
         .config("spark.pyspark.python", sys.executable)
         .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")

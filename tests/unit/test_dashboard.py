@@ -21,7 +21,15 @@ from dashboard_data import (
 )
 from markupsafe import escape
 
-from dashboard import HBaseSource, OrdersSource, ParquetSource, SourceError, create_app, figures
+from dashboard import (
+    HBaseSource,
+    OrdersSource,
+    ParquetSource,
+    SourceError,
+    create_app,
+    figures,
+    serve,
+)
 from dashboard.filters import (
     FILTER_PARAMS,
     Filters,
@@ -334,6 +342,13 @@ def test_responses_carry_security_headers_and_debug_is_off(parquet_dir: Path) ->
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_serve_binds_localhost_without_debugger_or_reloader(parquet_dir: Path, monkeypatch) -> None:
+    calls: list[dict] = []
+    monkeypatch.setattr("flask.Flask.run", lambda app, **kwargs: calls.append(kwargs))
+    serve(ParquetSource(parquet_dir), port=5099)
+    assert calls == [{"host": "127.0.0.1", "port": 5099, "debug": False, "use_reloader": False}]
+
+
 def test_create_app_rejects_something_that_is_not_a_source() -> None:
     with pytest.raises(TypeError, match="OrdersSource"):
         create_app(object())
@@ -370,6 +385,17 @@ def test_parquet_source_refresh_rereads_the_directory(tmp_path: Path, raw_orders
     write_spark_like(raw_orders.iloc[10:30], tmp_path / "o" / "more", parts=1)
     assert len(source.orders()) == 10
     assert len(source.refresh()) == 30
+
+
+def test_pages_follow_a_source_refresh(tmp_path: Path, raw_orders) -> None:
+    source = ParquetSource(write_spark_like(raw_orders.head(10), tmp_path / "o", parts=1))
+    client = create_app(source, {"TESTING": True}).test_client()
+    assert client.get("/api/summary").get_json()["rows"] == 10
+    write_spark_like(raw_orders.iloc[10:30], tmp_path / "o" / "more", parts=1)
+    assert client.get("/api/summary").get_json()["rows"] == 10, "cached until refreshed"
+    source.refresh()
+    assert client.get("/api/summary").get_json()["rows"] == 30
+    assert 'data-value="30"' in client.get("/").get_data(as_text=True)
 
 
 def test_missing_parquet_dir_names_the_path_and_a_hint(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Hostile query strings on every endpoint: never a 5xx, and a rejected value is never echoed back."""
+"""Hostile query strings on every endpoint: never a 5xx, and a rejected value never echoed."""
 
 from __future__ import annotations
 

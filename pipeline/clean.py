@@ -1,0 +1,712 @@
+"""The one cleaning rule set: raw JSON lines -> typed clean rows + quarantined rows with a reason.
+
+Pure (pandas, numpy, rapidfuzz). The unit tests, hypothesis, the Spark batch job (``mapInPandas``
+after a stats pass) and the streaming job (``foreachBatch``) all call these functions.
+
+Rules, field by field (what cannot be repaired with confidence is quarantined, never guessed):
+
+- Line: not JSON -> ``malformed_json``; JSON but not an object -> ``not_an_object``; not text ->
+  ``not_text``. Unknown keys are ignored. A field holding a JSON list, object or boolean, or a
+  non-string in a text field -> ``wrong_type_<field>``.
+- Text fields (row_key, CustomerID, Name, ShippingAddress): surrounding whitespace stripped; absent,
+  null or blank -> ``missing_<field>``; not encodable as UTF-8 -> ``invalid_<field>``.
+- Numbers may be JSON numbers or text: ``"42"``, ``" 42 "``, ``"$1,234.50"`` (a leading currency
+  sign and comma thousands separators are accepted; anything else, e.g. ``"abc"``, is invalid).
+- Age: an integer in [AGE_MIN, AGE_MAX]; missing or invalid -> the batch statistics' median age
+  (rounded half up). AgeGroup follows from Age.
+- Country / Category / ProductName: case and whitespace are normalised; a value within one edit
+  (two for values of 8+ characters) of exactly one vocabulary entry, and at most half as far as the
+  runner-up, is mapped to it; else ``unknown_<field>``. A missing Country -> ``missing_country``.
+- Product: ProductID and ProductName must name the same catalogue product (``product_mismatch``);
+  either one alone is enough and the other is restored. Unknown id -> ``unknown_product_id``;
+  neither -> ``missing_product``. Category: missing -> the product's; different ->
+  ``category_mismatch``. Price: missing or not positive -> the catalogue price; a positive price
+  differing from the catalogue -> ``price_mismatch`` (we cannot tell which side is wrong).
+- Quantity: an integer in [1, QUANTITY_MAX]; missing or invalid -> TotalAmount / Price when that is
+  a whole number within range that reproduces TotalAmount exactly; else ``missing_quantity`` /
+  ``invalid_quantity``.
+- TotalAmount: always round(Quantity * Price, 2) (the raw value only serves to recover Quantity).
+- Dates: ISO ``YYYY-MM-DD`` (also unpadded), ``YYYY/MM/DD``, ``DD.MM.YYYY`` (dots: day first),
+  ``MM/DD/YYYY`` or ``DD/MM/YYYY`` only when unambiguous (one part > 12, or both equal), ``March 15,
+  2024``, ``15 March 2024`` (full or 3-letter month names). Missing -> ``missing_<field>``;
+  unparseable -> ``invalid_<field>``; a calendar-impossible date (2024-02-30) ->
+  ``impossible_<field>``; slashes with both parts <= 12 -> ``ambiguous_<field>``.
+  OrderDate < RegistrationDate -> ``order_before_registration``; ShippingDate < OrderDate ->
+  ``shipped_before_order`` (never repaired: which date is wrong is unknown).
+- Duplicates: among rows that pass, only the first of each row_key is kept; the rest are counted.
+- TotalAmountNormalized = (TotalAmount - total_min) / (total_max - total_min), clipped to [0, 1]
+  (0 when max <= min).
+
+A row gets the first failing reason in the order above (line, row_key, wrong types, text fields,
+country, product, category, price, quantity, dates, date order).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from pipeline.schema import (
+    AGE_GROUPS,
+    AGE_MAX,
+    AGE_MIN,
+    CATALOGUE,
+    CATEGORIES,
+    CLEAN_COLUMNS,
+    COUNTRIES,
+    FIELDS,
+    QUARANTINE_COLUMNS,
+)
+
+QUANTITY_MAX = 1000
+DEFAULT_AGE_MEDIAN = 40.0  # only used when a whole dataset has no valid Age at all
+
+# Per-value status codes of the field converters.
+OK, MISSING, INVALID, WRONG_TYPE, IMPOSSIBLE, AMBIGUOUS = range(6)
+
+TEXT_FIELDS: tuple[str, ...] = ("row_key", "CustomerID", "Name", "ShippingAddress")
+NUMBER_FIELDS: tuple[str, ...] = ("Age", "Quantity", "TotalAmount", "Price")
+DATE_FIELDS: tuple[str, ...] = ("RegistrationDate", "OrderDate", "ShippingDate")
+SNAKE: dict[str, str] = {f: re.sub(r"(?<=[a-z])(?=[A-Z])", "_", f).lower() for f in FIELDS}
+
+REASONS: tuple[str, ...] = (
+    "malformed_json",
+    "not_an_object",
+    "not_text",
+    *(f"wrong_type_{SNAKE[f]}" for f in FIELDS),
+    *(f"{p}_{SNAKE[f]}" for f in TEXT_FIELDS for p in ("missing", "invalid")),
+    "missing_country",
+    "unknown_country",
+    "missing_product",
+    "unknown_product_id",
+    "unknown_product_name",
+    "product_mismatch",
+    "unknown_category",
+    "category_mismatch",
+    "price_mismatch",
+    "missing_quantity",
+    "invalid_quantity",
+    *(
+        f"{p}_{SNAKE[f]}"
+        for f in DATE_FIELDS
+        for p in ("missing", "invalid", "impossible", "ambiguous")
+    ),
+    "order_before_registration",
+    "shipped_before_order",
+)
+
+
+@dataclass(frozen=True)
+class CleanStats:
+    """Global statistics the stats-dependent rules need (Age fill, TotalAmount scaling)."""
+
+    age_median: float
+    total_min: float
+    total_max: float
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """A cleaned batch: each input row is in `clean`, `quarantine`, or counted in `duplicates`."""
+
+    clean: pd.DataFrame
+    quarantine: pd.DataFrame
+    duplicates: int
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing
+
+
+def parse_lines(lines: pd.Series | Iterable[Any]) -> pd.DataFrame:
+    """Raw JSON lines -> one row per line with the FIELDS as parsed (object), `raw`, `parse_error`.
+
+    Never raises: a line that is not a JSON object keeps its text in `raw` and gets a reason code.
+    """
+    values = lines.tolist() if isinstance(lines, pd.Series) else list(lines)
+    empty: dict[str, Any] = {}
+    records: list[dict[str, Any]] = []
+    raws: list[str | None] = []
+    errors: list[str | None] = []
+    for line in values:
+        record, raw, error = _parse_one(line)
+        records.append(record if record is not None else empty)
+        raws.append(raw)
+        errors.append(error)
+    data = {f: [r.get(f) for r in records] for f in FIELDS}
+    data["raw"] = raws
+    data["parse_error"] = errors
+    return pd.DataFrame(data, dtype=object, columns=[*FIELDS, "raw", "parse_error"])
+
+
+def _parse_one(line: Any) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    if isinstance(line, bytes | bytearray):
+        try:
+            line = bytes(line).decode("utf-8")
+        except UnicodeDecodeError:
+            return None, bytes(line).decode("utf-8", "backslashreplace"), "malformed_json"
+    if not isinstance(line, str):
+        return None, None if line is None else _safe_text(repr(line)), "not_text"
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return None, _safe_text(line), "malformed_json"
+    if not isinstance(value, dict):
+        return None, _safe_text(line), "not_an_object"
+    return value, _safe_text(line), None
+
+
+def _safe_text(text: str) -> str:
+    """Text that can be written as UTF-8 (lone surrogates escaped)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Field converters: value -> (clean value, status). Distinct values are converted once per batch.
+
+
+def _factorize(values: Sequence[Any], convert: Callable[[Any], tuple[Any, int]]) -> tuple:
+    """Convert each distinct value once; return (codes, converted values, statuses)."""
+    table: dict[tuple[type, Any], int] = {}
+    results: list[tuple[Any, int]] = []
+    codes: list[int] = []
+    append = codes.append
+    for v in values:
+        t = type(v)
+        if t is str or t is int or v is None or (t is float and v == v):
+            key = (t, v)
+            code = table.get(key)
+            if code is None:
+                code = table[key] = len(results)
+                results.append(convert(v))
+        else:
+            code = len(results)
+            results.append(convert(v))
+        append(code)
+    idx = np.asarray(codes, dtype=np.intp)
+    if not results:
+        return idx, np.empty(0, dtype=object), np.empty(0, dtype=np.int8)
+    converted = np.empty(len(results), dtype=object)
+    converted[:] = [r[0] for r in results]
+    statuses = np.fromiter((r[1] for r in results), dtype=np.int8, count=len(results))
+    return idx, converted, statuses
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (type(value) is float and value != value)
+
+
+def _text(value: Any) -> tuple[str | None, int]:
+    if _is_missing(value):
+        return None, MISSING
+    if type(value) is not str:
+        return None, WRONG_TYPE
+    text = value.strip()
+    if not text:
+        return None, MISSING
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None, INVALID
+    return text, OK
+
+
+_CURRENCY = "$€£"
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)
+
+
+def _number(value: Any) -> tuple[float, int]:
+    """JSON number or numeric text -> float; other text INVALID; list/object/bool WRONG_TYPE."""
+    if _is_missing(value):
+        return math.nan, MISSING
+    t = type(value)
+    if t is int:
+        return (float(value), OK) if abs(value) < 10**15 else (math.nan, INVALID)
+    if t is float:
+        return (value, OK) if math.isfinite(value) else (math.nan, INVALID)
+    if t is not str:
+        return math.nan, WRONG_TYPE
+    text = value.strip()
+    if not text:
+        return math.nan, MISSING
+    sign = ""
+    if text[0] in "+-":
+        sign, text = text[0], text[1:].lstrip()
+    if text and text[0] in _CURRENCY:
+        text = text[1:].lstrip()
+    text = sign + text
+    if _PLAIN_NUMBER.fullmatch(text):
+        number = float(text)
+    elif _GROUPED_NUMBER.fullmatch(text):
+        number = float(text.replace(",", ""))
+    else:
+        return math.nan, INVALID
+    return (number, OK) if math.isfinite(number) else (math.nan, INVALID)
+
+
+def _whole_in(low: int, high: int) -> Callable[[Any], tuple[float, int]]:
+    def convert(value: Any) -> tuple[float, int]:
+        number, status = _number(value)
+        if status == OK and not (number.is_integer() and low <= number <= high):
+            return math.nan, INVALID
+        return number, status
+
+    return convert
+
+
+def _positive(value: Any) -> tuple[float, int]:
+    number, status = _number(value)
+    if status == OK and number <= 0:
+        return math.nan, INVALID
+    return number, status
+
+
+_MONTH_NAMES: tuple[str, ...] = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTHS: dict[str, int] = {
+    **{name: i for i, name in enumerate(_MONTH_NAMES, start=1)},
+    **{name[:3]: i for i, name in enumerate(_MONTH_NAMES, start=1)},
+    "sept": 9,
+}
+
+_DATE_FORMATS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII), "ymd"),
+    (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})", re.ASCII), "ymd"),
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", re.ASCII), "dmy"),
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII), "slash"),
+    (re.compile(r"([A-Za-z]+)\.? (\d{1,2}),? (\d{4})", re.ASCII), "Mdy"),
+    (re.compile(r"(\d{1,2}) ([A-Za-z]+)\.?,? (\d{4})", re.ASCII), "dMy"),
+)
+
+
+def _date(value: Any) -> tuple[int, int]:
+    """Date text in one of the documented formats -> (proleptic ordinal, status)."""
+    if _is_missing(value):
+        return -1, MISSING
+    if type(value) is not str:
+        return -1, WRONG_TYPE
+    text = " ".join(value.split())
+    if not text:
+        return -1, MISSING
+    for pattern, order in _DATE_FORMATS:
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        a, b, c = match.groups()
+        if order == "ymd":
+            year, month, day = int(a), int(b), int(c)
+        elif order == "dmy":
+            year, month, day = int(c), int(b), int(a)
+        elif order == "Mdy":
+            year, month, day = int(c), _MONTHS.get(a.lower(), 0), int(b)
+        elif order == "dMy":
+            year, month, day = int(c), _MONTHS.get(b.lower(), 0), int(a)
+        else:
+            first, second, year = int(a), int(b), int(c)
+            if first <= 12 and second <= 12 and first != second:
+                return -1, AMBIGUOUS
+            month, day = (first, second) if first <= 12 else (second, first)
+        if month == 0:
+            return -1, INVALID
+        try:
+            return dt.date(year, month, day).toordinal(), OK
+        except ValueError:
+            return -1, IMPOSSIBLE
+    return -1, INVALID
+
+
+# --------------------------------------------------------------------------------------------
+# Vocabularies: exact match after normalisation, else a confident fuzzy match, cached per value.
+
+
+def _normalise(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+_VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "Country": COUNTRIES,
+    "Category": CATEGORIES,
+    "ProductName": tuple(p.name for p in CATALOGUE),
+}
+_VOCAB_KEYS: dict[str, tuple[str, ...]] = {
+    name: tuple(_normalise(v) for v in values) for name, values in _VOCABULARIES.items()
+}
+_VOCAB_EXACT: dict[str, dict[str, int]] = {
+    name: {k: i for i, k in enumerate(keys)} for name, keys in _VOCAB_KEYS.items()
+}
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def match_vocabulary(vocabulary: str, text: str) -> int:
+    """Index of the entry `text` confidently denotes in a vocabulary, or -1.
+
+    Confident: within one edit (two for 8+ characters) and at most half as far as the runner-up.
+    """
+    key = _normalise(text)
+    hit = _VOCAB_EXACT[vocabulary].get(key)
+    if hit is not None:
+        return hit
+    limit = 1 if len(key) < 8 else 2
+    best = process.extract(
+        key, _VOCAB_KEYS[vocabulary], scorer=DamerauLevenshtein.distance, limit=2
+    )
+    if not best or best[0][1] > limit:
+        return -1
+    runner_up = best[1][1] if len(best) > 1 else math.inf
+    return best[0][2] if runner_up >= 2 * best[0][1] else -1
+
+
+def _vocabulary(name: str) -> Callable[[Any], tuple[int, int]]:
+    def convert(value: Any) -> tuple[int, int]:
+        text, status = _text(value)
+        if status != OK:
+            return -1, status
+        index = match_vocabulary(name, text)
+        return (index, OK) if index >= 0 else (-1, INVALID)
+
+    return convert
+
+
+_PRODUCT_INDEX = {p.product_id: i for i, p in enumerate(CATALOGUE)}
+_CATALOGUE_PRICE = np.array([p.price for p in CATALOGUE], dtype=np.float64)
+_CATALOGUE_CATEGORY = np.array([CATEGORIES.index(p.category) for p in CATALOGUE], dtype=np.intp)
+
+
+def _product_id(value: Any) -> tuple[int, int]:
+    text, status = _text(value)
+    if status != OK:
+        return -1, status
+    index = _PRODUCT_INDEX.get(text.upper())
+    return (index, OK) if index is not None else (-1, INVALID)
+
+
+# --------------------------------------------------------------------------------------------
+# Checking a batch (everything that does not depend on the global statistics)
+
+_AGE_GROUP_LOWER = np.array([int(g.rstrip("+").split("-")[0]) for g in AGE_GROUPS])
+_AGE_GROUP_NAMES = np.array(AGE_GROUPS, dtype=object)
+
+
+def age_groups(ages: Any) -> np.ndarray:
+    """AgeGroup label for each age (ages >= AGE_MIN), by the bounds in schema.AGE_GROUPS."""
+    index = np.searchsorted(_AGE_GROUP_LOWER, np.asarray(ages), side="right") - 1
+    return _AGE_GROUP_NAMES[np.clip(index, 0, len(AGE_GROUPS) - 1)]
+
+
+@dataclass
+class _Checked:
+    """Per-row outcome of the rules that need no global statistics."""
+
+    raw: pd.DataFrame
+    reason: np.ndarray  # object: None for rows that pass
+    keep: np.ndarray  # bool: passes and is the first row with its row_key
+    text: dict[str, np.ndarray]
+    age: np.ndarray  # float, NaN where missing or invalid
+    country: np.ndarray
+    product: np.ndarray
+    quantity: np.ndarray
+    total: np.ndarray  # round(Quantity * Price, 2), NaN where unknown
+    dates: dict[str, np.ndarray]  # proleptic ordinals
+
+
+class _Reasons:
+    """First failing rule per row, in the order the rules are applied."""
+
+    def __init__(self, n: int) -> None:
+        self.code = np.full(n, None, dtype=object)
+        self.bad = np.zeros(n, dtype=bool)
+
+    def flag(self, mask: np.ndarray, code: str) -> None:
+        new = mask & ~self.bad
+        if new.any():
+            self.code[new] = code
+            self.bad |= new
+
+
+def _require_columns(raw: pd.DataFrame) -> None:
+    missing = [c for c in (*FIELDS, "raw", "parse_error") if c not in raw.columns]
+    if missing:
+        raise ValueError(
+            f"clean: input frame lacks columns {missing}; present: {list(raw.columns)}. "
+            "Hint: pass the output of parse_lines()."
+        )
+
+
+def _check(raw: pd.DataFrame) -> _Checked:
+    _require_columns(raw)
+    n = len(raw)
+    reasons = _Reasons(n)
+    parse_error = raw["parse_error"].to_numpy(dtype=object)
+    failed = np.array([isinstance(e, str) and e != "" for e in parse_error], dtype=bool)
+    reasons.code[failed] = parse_error[failed]
+    reasons.bad |= failed
+
+    columns = {f: raw[f].tolist() for f in FIELDS}
+    status: dict[str, np.ndarray] = {}
+    text: dict[str, np.ndarray] = {}
+    for f in TEXT_FIELDS:
+        pairs = [_text(v) for v in columns[f]]
+        values = np.empty(n, dtype=object)
+        values[:] = [p[0] for p in pairs]
+        text[f] = values
+        status[f] = np.fromiter((p[1] for p in pairs), dtype=np.int8, count=n)
+
+    def convert(field: str, converter: Callable[[Any], tuple[Any, int]], dtype: Any) -> Any:
+        idx, values, st = _factorize(columns[field], converter)
+        status[field] = st[idx]
+        return values.astype(dtype)[idx]
+
+    age = convert("Age", _whole_in(AGE_MIN, AGE_MAX), np.float64)
+    quantity = convert("Quantity", _whole_in(1, QUANTITY_MAX), np.float64)
+    total_raw = convert("TotalAmount", _positive, np.float64)
+    price_raw = convert("Price", _positive, np.float64)
+    country = convert("Country", _vocabulary("Country"), np.intp)
+    category = convert("Category", _vocabulary("Category"), np.intp)
+    by_name = convert("ProductName", _vocabulary("ProductName"), np.intp)
+    by_id = convert("ProductID", _product_id, np.intp)
+    dates = {f: convert(f, _date, np.int64) for f in DATE_FIELDS}
+
+    # Structural problems first: row_key, then any field of the wrong JSON type.
+    reasons.flag(status["row_key"] == MISSING, "missing_row_key")
+    for f in FIELDS:
+        reasons.flag(status[f] == WRONG_TYPE, f"wrong_type_{SNAKE[f]}")
+    for f in TEXT_FIELDS:
+        reasons.flag(status[f] == MISSING, f"missing_{SNAKE[f]}")
+        reasons.flag(status[f] == INVALID, f"invalid_{SNAKE[f]}")
+    reasons.flag(status["Country"] == MISSING, "missing_country")
+    reasons.flag(status["Country"] == INVALID, "unknown_country")
+
+    # Product: id and name must agree; either alone identifies the product.
+    has_id, has_name = status["ProductID"] == OK, status["ProductName"] == OK
+    reasons.flag(status["ProductID"] == INVALID, "unknown_product_id")
+    reasons.flag(status["ProductName"] == INVALID, "unknown_product_name")
+    reasons.flag(~has_id & ~has_name, "missing_product")
+    reasons.flag(has_id & has_name & (by_id != by_name), "product_mismatch")
+    product = np.where(has_id, by_id, by_name)
+    known = has_id | has_name
+    safe_product = np.where(known, product, 0)
+    reasons.flag(status["Category"] == INVALID, "unknown_category")
+    reasons.flag(
+        known & (status["Category"] == OK) & (category != _CATALOGUE_CATEGORY[safe_product]),
+        "category_mismatch",
+    )
+    price = _CATALOGUE_PRICE[safe_product]
+    reasons.flag(
+        known & (status["Price"] == OK) & ~(np.abs(price_raw - price) < 0.005), "price_mismatch"
+    )
+
+    # Quantity: recover from TotalAmount / Price only when that reproduces TotalAmount exactly.
+    with np.errstate(invalid="ignore", over="ignore"):
+        derived = np.rint(total_raw / price)
+        derivable = (
+            (status["TotalAmount"] == OK)
+            & (derived >= 1)
+            & (derived <= QUANTITY_MAX)
+            & (np.round(derived * price, 2) == np.round(total_raw, 2))
+        )
+    quantity = np.where(status["Quantity"] == OK, quantity, np.where(derivable, derived, np.nan))
+    unrepaired = (status["Quantity"] != OK) & ~derivable
+    reasons.flag(unrepaired & (status["Quantity"] == MISSING), "missing_quantity")
+    reasons.flag(unrepaired & (status["Quantity"] == INVALID), "invalid_quantity")
+    total = np.round(quantity * price, 2)
+
+    for f in DATE_FIELDS:
+        for code, problem in (
+            (MISSING, "missing"),
+            (INVALID, "invalid"),
+            (IMPOSSIBLE, "impossible"),
+            (AMBIGUOUS, "ambiguous"),
+        ):
+            reasons.flag(status[f] == code, f"{problem}_{SNAKE[f]}")
+    registered, ordered, shipped = (dates[f] for f in DATE_FIELDS)
+    reasons.flag(ordered < registered, "order_before_registration")
+    reasons.flag(shipped < ordered, "shipped_before_order")
+
+    passed = ~reasons.bad
+    keep = passed.copy()
+    if passed.any():
+        keep[passed] = ~pd.Series(text["row_key"][passed]).duplicated(keep="first").to_numpy()
+    return _Checked(
+        raw=raw,
+        reason=reasons.code,
+        keep=keep,
+        text=text,
+        age=age,
+        country=country,
+        product=product,
+        quantity=quantity,
+        total=np.where(passed, total, np.nan),
+        dates=dates,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics
+
+
+def stat_inputs(raw: pd.DataFrame) -> pd.DataFrame:
+    """Age (valid ages, else NaN) and TotalAmount (as kept by the cleaner; NaN if quarantined).
+
+    Spark aggregates these per partition (median Age, min/max TotalAmount) with the same rules.
+    """
+    return _stat_frame(_check(raw))
+
+
+def _stat_frame(checked: _Checked) -> pd.DataFrame:
+    return pd.DataFrame({"Age": checked.age, "TotalAmount": checked.total})
+
+
+def compute_stats(inputs: pd.DataFrame) -> CleanStats:
+    """Median of non-null Age; min/max of non-null TotalAmount; safe defaults when empty."""
+    ages = inputs["Age"].dropna()
+    totals = inputs["TotalAmount"].dropna()
+    return CleanStats(
+        age_median=float(ages.median()) if len(ages) else DEFAULT_AGE_MEDIAN,
+        total_min=float(totals.min()) if len(totals) else 0.0,
+        total_max=float(totals.max()) if len(totals) else 0.0,
+    )
+
+
+def fill_age(stats: CleanStats) -> int:
+    """The Age given to rows whose Age is missing or invalid: the median, rounded half up."""
+    median = stats.age_median if math.isfinite(stats.age_median) else DEFAULT_AGE_MEDIAN
+    return int(min(max(math.floor(median + 0.5), AGE_MIN), AGE_MAX))
+
+
+def normalise_totals(totals: Any, stats: CleanStats) -> np.ndarray:
+    """TotalAmount scaled to [0, 1] by the global min/max (0 when max <= min)."""
+    totals = np.asarray(totals, dtype=np.float64)
+    span = stats.total_max - stats.total_min
+    if not (math.isfinite(span) and span > 0):
+        return np.zeros(len(totals), dtype=np.float64)
+    return np.clip((totals - stats.total_min) / span, 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Cleaning
+
+
+def clean_batch(raw: pd.DataFrame, stats: CleanStats) -> CleanResult:
+    """Apply the rule set to a parsed batch (output of parse_lines) with global statistics."""
+    return _assemble(_check(raw), stats)
+
+
+def clean_lines(lines: pd.Series | Iterable[Any], stats: CleanStats | None = None) -> CleanResult:
+    """Parse, compute the statistics from this batch when none are given, and clean."""
+    checked = _check(parse_lines(lines))
+    if stats is None:
+        stats = compute_stats(_stat_frame(checked))
+    return _assemble(checked, stats)
+
+
+def _assemble(checked: _Checked, stats: CleanStats) -> CleanResult:
+    keep = checked.keep
+    passed = np.array([r is None for r in checked.reason], dtype=bool)
+    age = np.where(np.isnan(checked.age), fill_age(stats), checked.age)[keep].astype(np.int32)
+    product = checked.product[keep]
+    total = checked.total[keep]
+    catalogue = [CATALOGUE[i] for i in product.tolist()]
+    columns: dict[str, Any] = {
+        "row_key": checked.text["row_key"][keep],
+        "CustomerID": checked.text["CustomerID"][keep],
+        "Name": checked.text["Name"][keep],
+        "Age": age,
+        "AgeGroup": age_groups(age),
+        "Country": np.array(COUNTRIES, dtype=object)[checked.country[keep]],
+        "Quantity": checked.quantity[keep].astype(np.int32),
+        "TotalAmount": total,
+        "TotalAmountNormalized": normalise_totals(total, stats),
+        "ProductID": _objects([p.product_id for p in catalogue]),
+        "ProductName": _objects([p.name for p in catalogue]),
+        "Category": _objects([p.category for p in catalogue]),
+        "Price": np.array([p.price for p in catalogue], dtype=np.float64),
+        "ShippingAddress": checked.text["ShippingAddress"][keep],
+    }
+    for f in DATE_FIELDS:
+        columns[f] = _dates(checked.dates[f][keep])
+    clean = pd.DataFrame({c: columns[c] for c in CLEAN_COLUMNS})
+
+    rejected = ~passed
+    raw = checked.raw
+    quarantine = {f: [_as_text(v) for v in raw[f].to_numpy()[rejected]] for f in FIELDS}
+    quarantine["raw"] = raw["raw"].to_numpy()[rejected].tolist()
+    quarantine["reason"] = checked.reason[rejected].tolist()
+    return CleanResult(
+        clean=clean,
+        quarantine=pd.DataFrame(quarantine, columns=list(QUARANTINE_COLUMNS), dtype=object),
+        duplicates=int(passed.sum() - keep.sum()),
+    )
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _dates(ordinals: np.ndarray) -> np.ndarray:
+    distinct, inverse = np.unique(ordinals, return_inverse=True)
+    return _objects([dt.date.fromordinal(int(o)) for o in distinct])[inverse.reshape(-1)]
+
+
+def _as_text(value: Any) -> str | None:
+    """A raw field value as text for the quarantine: strings as they are, others as JSON."""
+    if value is None:
+        return None
+    if type(value) is str:
+        return _safe_text(value)
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError, RecursionError):
+        return _safe_text(repr(value))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def to_lines(clean: pd.DataFrame) -> pd.Series:
+    """Clean rows back in the raw record contract (one JSON object per line), e.g. to re-clean."""
+    records = clean[list(FIELDS)].to_dict("records")
+    lines = [
+        json.dumps(
+            {k: _json_value(v) for k, v in r.items()},
+            ensure_ascii=False,
+        )
+        for r in records
+    ]
+    return pd.Series(lines, dtype=object)
