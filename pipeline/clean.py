@@ -329,17 +329,16 @@ def _date(value: Any) -> tuple[int, int]:
             year, month, day = int(a), int(b), int(c)
         elif order == "dmy":
             year, month, day = int(c), int(b), int(a)
-        elif order == "Mdy":
-            year, month, day = int(c), _MONTHS.get(a.lower(), 0), int(b)
-        elif order == "dMy":
-            year, month, day = int(c), _MONTHS.get(b.lower(), 0), int(a)
+        elif order == "Mdy" or order == "dMy":
+            name, day_text = (a, b) if order == "Mdy" else (b, a)
+            if name.lower() not in _MONTHS:
+                return -1, INVALID
+            year, month, day = int(c), _MONTHS[name.lower()], int(day_text)
         else:
             first, second, year = int(a), int(b), int(c)
             if first <= 12 and second <= 12 and first != second:
                 return -1, AMBIGUOUS
             month, day = (first, second) if first <= 12 else (second, first)
-        if month == 0:
-            return -1, INVALID
         try:
             return dt.date(year, month, day).toordinal(), OK
         except ValueError:

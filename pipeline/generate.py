@@ -1,20 +1,21 @@
 """Synthetic e-commerce orders as raw JSON lines, with deliberate errors and their truth twin.
 
-Fast: Faker runs only to build small value pools (cached per seed); rows are sampled from the pools
-with numpy, and the lines of error-free rows are filled into one template. Everything is a pure
-function of (rows, seed, error_rate, start) except `write_orders`, the one function doing I/O.
+Fast: Faker only builds small value pools (cached per seed); rows are sampled from them with numpy
+and error-free rows are filled into one line template. Everything is a pure function of (rows, seed,
+error_rate, start) except `write_orders` and `read_truth`, which do the file I/O.
 
-Row keys are ``f"{seed:x}-{index:09d}"``; CustomerIDs ``f"C{seed:x}-{customer:06d}"``. A customer's
-Name, Age, Country, RegistrationDate and ShippingAddress are a hash of (seed, customer), so they agree
-across rows and chunks. Per-row randomness comes from ``numpy.random.default_rng([seed, start, k])``
-with separate streams for values and errors: the truth values do not depend on error_rate.
-
-Error kinds (see ERROR_KINDS; each erroneous row gets one kind, and with MULTI_ERROR_SHARE a second
-one on a different field group). Dates in ``mixed_date_format`` use formats that cannot be misread:
-``MM/DD/YYYY`` (only when the day is > 12), ``DD.MM.YYYY``, ``YYYY/MM/DD``, ``March 15, 2024``,
-``15 March 2024``, ``15 Mar 2024``. Malformed lines are truncated JSON, a JSON array of the values, a
-doubly encoded JSON string, or an object with a wrong JSON type (e.g. Age as a list); all keep the
-row_key in the text (it is the first key of every line) so a quarantined line can be traced.
+- Row keys are ``f"{seed:x}-{index:09d}"``; CustomerIDs ``f"C{seed:x}-{customer:06d}"``.
+- A customer's Name, Age, Country, RegistrationDate and ShippingAddress are a hash of (seed,
+  customer), so they agree across rows and chunks.
+- Per-row randomness comes from ``numpy.random.default_rng([seed, start, k])``, one stream for the
+  values and one for the errors: the truth values do not depend on error_rate.
+- Each erroneous row gets one error kind (ERROR_KINDS), and with MULTI_ERROR_SHARE a second one on
+  another field group (FIELD_GROUP), so that errors never hide each other.
+- ``mixed_date_format`` uses formats that cannot be misread: ``MM/DD/YYYY`` (only when the day is
+  > 12), ``DD.MM.YYYY``, ``YYYY/MM/DD``, ``March 15, 2024``, ``15 March 2024``, ``15 Mar 2024``.
+- Malformed lines are truncated JSON, a JSON array of the values, a doubly encoded JSON string, or
+  an object with a wrong JSON type (e.g. Age as a list). All keep the row_key in their text (it is
+  the first key of every line), so a quarantined line can be traced to its truth row.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class Orders:
 
     truth columns: schema.CLEAN_COLUMNS (TotalAmountNormalized is NaN: it needs global statistics),
     `errors` (injected kinds) and `error_fields` (the field each kind touched, None for whole-line
-    kinds), both lists of equal length, empty for error-free rows.
+    kinds): tuples of equal length, empty for error-free rows.
     """
 
     lines: list[str]
@@ -140,6 +141,11 @@ class _Pools:
     street: np.ndarray
     city: np.ndarray
     region: np.ndarray
+    first_json: np.ndarray  # the same values escaped for a JSON string (without the quotes)
+    last_json: np.ndarray
+    street_json: np.ndarray
+    city_json: np.ndarray
+    region_json: np.ndarray
     popularity: np.ndarray  # product probabilities, a seed-specific Zipf-like ranking
 
 
@@ -148,19 +154,23 @@ def _pools(seed: int) -> _Pools:
     fake = Faker("en_US")
     fake.seed_instance(seed)
 
-    def pool(make: Any) -> np.ndarray:
-        return np.array(sorted({make() for _ in range(POOL_SIZE)}), dtype=object)
+    def pool(make: Any) -> tuple[np.ndarray, np.ndarray]:
+        values = sorted({make() for _ in range(POOL_SIZE)})
+        return _objects(values), _objects([json.dumps(v)[1:-1] for v in values])
 
+    (first, first_j), (last, last_j), (street, street_j), (city, city_j), (region, region_j) = (
+        pool(fake.first_name),
+        pool(fake.last_name),
+        pool(fake.street_address),
+        pool(fake.city),
+        pool(lambda: f"{fake.state_abbr()} {fake.zipcode()}"),
+    )
     ranks = np.random.default_rng([seed, 1 << 20]).permutation(len(CATALOGUE))
     weights = 1.0 / (ranks + 1.0) ** POPULARITY_EXPONENT
     return _Pools(
-        first=pool(fake.first_name),
-        last=pool(fake.last_name),
-        street=pool(fake.street_address),
-        city=pool(fake.city),
-        region=pool(lambda: f"{fake.state_abbr()} {fake.zipcode()}"),
+        first, last, street, city, region, first_j, last_j, street_j, city_j, region_j,
         popularity=weights / weights.sum(),
-    )
+    )  # fmt: skip
 
 
 _DAY0 = REGISTRATION_START.toordinal()
@@ -176,7 +186,7 @@ _COUNTRY_CDF /= _COUNTRY_CDF[-1]
 
 
 def _months() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Order months: first day ordinal, length in days, selection probability (seasonal, growing)."""
+    """Order months: first day (ordinal), length in days, probability (seasonal, growing)."""
     starts, lengths, weights = [], [], []
     year, month = ORDER_START.year, ORDER_START.month
     while dt.date(year, month, 1) <= ORDER_END:
@@ -203,7 +213,7 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 def _uniform(seed: int, customers: np.ndarray, salt: int) -> np.ndarray:
     """Deterministic uniform [0, 1) per (seed, customer, salt)."""
-    base = _mix(np.full(1, seed, dtype=np.uint64) ^ np.uint64(salt * 0x632BE59BD9B4E019))
+    base = _mix(np.full(1, seed, dtype=np.uint64) ^ np.uint64(salt * 0x632BE59BD9B4E019 % 2**64))
     h = _mix(customers.astype(np.uint64) ^ base)
     return (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
@@ -223,11 +233,20 @@ def _clean_values(rows: int, seed: int, start: int) -> dict[str, np.ndarray]:
     c_first, c_last, c_street, c_city, c_region, c_age, c_country, c_reg = (
         _uniform(seed, customer, salt) for salt in range(1, 9)
     )
-    name = _pick(pools.first, c_first) + " " + _pick(pools.last, c_last)
-    address = (
-        _pick(pools.street, c_street) + ", " + _pick(pools.city, c_city) + ", "
-        + _pick(pools.region, c_region)
-    )  # fmt: skip
+    parts = [
+        (_pick(pool, u), _pick(escaped, u))
+        for pool, escaped, u in (
+            (pools.first, pools.first_json, c_first),
+            (pools.last, pools.last_json, c_last),
+            (pools.street, pools.street_json, c_street),
+            (pools.city, pools.city_json, c_city),
+            (pools.region, pools.region_json, c_region),
+        )
+    ]
+    (first, first_j), (last, last_j), (street, street_j), (city, city_j), (region, region_j) = parts
+    name, name_json = first + " " + last, '"' + first_j + " " + last_j + '"'
+    address = street + ", " + city + ", " + region
+    address_json = '"' + street_j + ", " + city_j + ", " + region_j + '"'
     age = _AGES[np.searchsorted(_AGE_CDF, c_age, side="right").clip(0, len(_AGES) - 1)]
     country = np.searchsorted(_COUNTRY_CDF, c_country, side="right").clip(0, len(COUNTRIES) - 1)
     reg_span = (REGISTRATION_END - REGISTRATION_START).days + 1
@@ -246,9 +265,11 @@ def _clean_values(rows: int, seed: int, start: int) -> dict[str, np.ndarray]:
         "index": start + np.arange(rows, dtype=np.int64),
         "customer": customer,
         "name": name,
+        "name_json": name_json,
         "age": age,
         "country": country,
         "address": address,
+        "address_json": address_json,
         "registered": registered - _DAY0,
         "ordered": ordered - _DAY0,
         "shipped": shipped - _DAY0,
@@ -281,10 +302,7 @@ def _truth(values: dict[str, np.ndarray], seed: int) -> pd.DataFrame:
         "ShippingAddress": values["address"],
         "ShippingDate": _DAY_DATE[values["shipped"]],
     }
-    truth = pd.DataFrame({c: columns[c] for c in CLEAN_COLUMNS})
-    truth["errors"] = _objects([[] for _ in range(n)])
-    truth["error_fields"] = _objects([[] for _ in range(n)])
-    return truth
+    return pd.DataFrame({c: columns[c] for c in CLEAN_COLUMNS})
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -303,8 +321,8 @@ _JSON_PRODUCT = [
 
 def _clean_lines(truth: pd.DataFrame, values: dict[str, np.ndarray]) -> list[str]:
     """Lines of error-free rows: one template filled per row (row_key first, then FIELDS order)."""
-    name = [json.dumps(s) for s in truth["Name"].tolist()]
-    address = [json.dumps(s) for s in truth["ShippingAddress"].tolist()]
+    name = values["name_json"].tolist()
+    address = values["address_json"].tolist()
     country = np.array(_JSON_COUNTRY, dtype=object)[values["country"]].tolist()
     product = np.array(_JSON_PRODUCT, dtype=object)[values["product"]].tolist()
     return [
@@ -357,7 +375,7 @@ for _r, _row in enumerate(_QWERTY):
 
 
 def typo(text: str, rnd: random.Random) -> str:
-    """One recoverable edit: drop, double, swap or mistype a letter, change case, stray whitespace."""
+    """One recoverable edit: drop, double, swap or mistype a letter; change case; add whitespace."""
     letters = [i for i, ch in enumerate(text) if ch.isalpha()]
     op = rnd.choice(("drop", "double", "swap", "neighbour", "case", "space"))
     i = rnd.choice(letters)
@@ -369,7 +387,9 @@ def typo(text: str, rnd: random.Random) -> str:
         near = rnd.choice(_NEIGHBOURS[text[i].lower()])
         out = text[:i] + (near.upper() if text[i].isupper() else near) + text[i + 1 :]
     elif op == "case":
-        out = rnd.choice((text.lower(), text.upper(), text[:i] + text[i].swapcase() + text[i + 1 :]))
+        out = rnd.choice(
+            (text.lower(), text.upper(), text[:i] + text[i].swapcase() + text[i + 1 :])
+        )
     elif op == "space":
         out = rnd.choice((f" {text}", f"{text} ", f"  {text}  ", text.replace(" ", "  ", 1)))
     else:
@@ -540,17 +560,21 @@ def generate_orders(
     erroneous = np.flatnonzero(err_rng.random(rows) < error_rate)
     rnd = random.Random(int(err_rng.integers(0, 2**63)))
     extra: list[tuple[float, str]] = []  # duplicate lines, placed a little after their original
+    # Tuples, not lists: the shared empty tuple costs nothing, and 2 x rows lists would cost the
+    # garbage collector more than the rest of the generator.
+    errors, error_fields = _objects([()] * rows), _objects([()] * rows)
     if len(erroneous):
         records = truth.iloc[erroneous][list(CLEAN_COLUMNS)].to_dict("records")
-        errors, error_fields = truth["errors"].to_numpy(), truth["error_fields"].to_numpy()
         for i, row in zip(erroneous.tolist(), records, strict=True):
             kinds = _draw_kinds(rnd)
             out, fields = dirty_lines(record_of(row), kinds, rnd)
             kept = [(k, f) for k, f in zip(kinds, fields, strict=True) if k in ROW_KINDS or f]
-            errors[i] = [k for k, _ in kept]
-            error_fields[i] = [f for _, f in kept]
+            errors[i] = tuple(k for k, _ in kept)
+            error_fields[i] = tuple(f for _, f in kept)
             lines[i] = out[0]
             extra += [(i + rnd.uniform(0.5, 500.0), line) for line in out[1:]]
+    truth["errors"] = errors
+    truth["error_fields"] = error_fields
     if extra:
         merged = [(float(i), line) for i, line in enumerate(lines)] + extra
         merged.sort(key=lambda pair: pair[0])
@@ -582,7 +606,7 @@ def write_orders(
     chunk_rows: int = 100_000,
     progress: bool = True,
 ) -> GenerateSummary:
-    """Write output/orders.jsonl and output/truth-NNNNN.parquet (one per chunk); the only I/O here."""
+    """Write output/orders.jsonl and output/truth-NNNNN.parquet (one per chunk): the only I/O."""
     from tqdm import tqdm
 
     output = Path(output)

@@ -67,7 +67,7 @@ def run_pipeline(settings: Settings, rows: int, seed: int, error_rate: float,
     summary = write_orders(rows, seed, error_rate, generated_dir, progress=False)
     bulk, streamed = split_lines(generated_dir / "orders.jsonl", BULK_SHARE)
     record(Stage("generate", rows, len(bulk) + len(streamed), time.monotonic() - started,
-                 {"summary": asdict(summary) if hasattr(summary, "__dataclass_fields__") else {}}))
+                 {"errors_injected": summary.errors, "orders": str(summary.orders_path)}))
 
     spark = build_spark(settings, kafka=True)
 

@@ -1,0 +1,106 @@
+"""The whole path on the whole stack: generate -> HDFS bulk + Kafka -> stream -> Spark -> HBase -> dashboard."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from dashboard.app import create_app
+from dashboard.sources import HBaseSource
+from pipeline import hbase_codec
+from pipeline.adapters import hbase_table
+from pipeline.adapters.raw_store import read_raw
+from pipeline.generate import read_truth
+from pipeline.jobs.stream_ingest import run_stream_ingest
+from pipeline.run import Manifest, run_pipeline
+from pipeline.schema import CLEAN_COLUMNS
+from pipeline.settings import Settings
+from pipeline.spark_session import build_spark
+
+pytestmark = pytest.mark.e2e
+ROWS = 20_000
+
+
+def stack_settings(full_stack, test_output: Path, name: str) -> Settings:
+    return Settings(
+        data_root=f"{full_stack.hdfs_url}/{name}", output_dir=test_output / name,
+        kafka_bootstrap=full_stack.kafka_bootstrap, topic=f"customer_orders_{name}"
+        if name != "exact" else "customer_orders",
+        thrift_host=full_stack.thrift_host, thrift_port=full_stack.thrift_port,
+        hbase_table="customer_orders" if name == "exact" else f"customer_orders_{name}",
+        shuffle_partitions=4, spark_driver_memory="2g",
+    )
+
+
+@pytest.fixture(scope="module")
+def exact_run(full_stack, test_output: Path) -> tuple[Settings, Manifest]:
+    settings = stack_settings(full_stack, test_output, "exact")
+    return settings, run_pipeline(settings, ROWS, seed=7, error_rate=0.0, report=print)
+
+
+def test_clean_rows_reach_every_stage_in_exact_numbers(exact_run) -> None:
+    _, manifest = exact_run
+    out = {s.name: s.rows_out for s in manifest.stages}
+    bulk, produced = manifest.stage("bulk_load").rows_in, manifest.stage("produce").rows_in
+    assert out["generate"] == ROWS == bulk + produced
+    assert bulk == round(ROWS * 0.4)
+    assert out["bulk_load"] == bulk
+    assert out["produce"] == produced
+    assert out["stream_ingest"] == produced
+    assert manifest.stage("transform").rows_in == ROWS
+    assert out["transform"] == ROWS
+    assert out["load_hbase"] == ROWS
+    assert (exact_run[0].output_dir / "manifest.json").is_file()
+
+
+def test_rows_read_back_from_hbase_equal_what_was_generated(exact_run) -> None:
+    settings, manifest = exact_run
+    truth = read_truth(settings.output_dir / "generated").set_index("row_key", drop=False)
+    stats = manifest.stage("transform").detail["stats"]
+    span = stats["total_max"] - stats["total_min"]
+    for row_key in truth.index[[0, 1, 4_321, 12_345, ROWS - 1]]:
+        expected = truth.loc[row_key, list(CLEAN_COLUMNS)].to_dict()
+        got = hbase_table.read_record(settings.thrift_host, settings.thrift_port,
+                                      settings.hbase_table, hbase_codec.row_key_of(expected))
+        assert set(got) == set(CLEAN_COLUMNS)
+        normalized = (expected["TotalAmount"] - stats["total_min"]) / span
+        assert math.isclose(got.pop("TotalAmountNormalized"), normalized, abs_tol=1e-9)
+        for column, value in got.items():
+            want = expected[column]
+            want = want.date() if hasattr(want, "date") and callable(want.date) else want
+            assert value == want, f"{row_key} {column}: HBase has {value!r}, generated {want!r}"
+
+
+def test_a_second_stream_run_adds_no_duplicates(exact_run) -> None:
+    settings, manifest = exact_run
+    spark = build_spark(settings, kafka=True)
+    before = read_raw(spark, settings).count()
+    assert run_stream_ingest(spark, settings) == manifest.stage("stream_ingest").rows_out
+    assert read_raw(spark, settings).count() == before == ROWS
+
+
+def test_messy_rows_reconcile_from_raw_to_hbase(full_stack, test_output: Path) -> None:
+    settings = stack_settings(full_stack, test_output, "messy")
+    manifest = run_pipeline(settings, ROWS, seed=11, error_rate=0.05, report=print)
+    generated = manifest.stage("generate").rows_out  # lines: exact duplicates add lines
+    transform = manifest.stage("transform")
+    assert manifest.stage("bulk_load").rows_out + manifest.stage("stream_ingest").rows_out \
+        == generated == transform.rows_in
+    assert transform.rows_in == transform.rows_out + transform.detail["quarantined"] \
+        + transform.detail["duplicates"]
+    assert transform.detail["quarantined"] > 0 and transform.detail["duplicates"] > 0
+    assert manifest.stage("load_hbase").rows_out == transform.rows_out
+
+
+def test_dashboard_serves_what_hbase_holds(exact_run) -> None:
+    settings, _ = exact_run
+    source = HBaseSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+    client = create_app(source).test_client()
+    page = client.get("/")
+    assert page.status_code == 200 and b"plotly" in page.data.lower()
+    summary = client.get("/api/summary").get_json()
+    truth = read_truth(settings.output_dir / "generated")
+    assert summary["kpis"]["orders"] == ROWS
+    assert summary["kpis"]["revenue"] == pytest.approx(truth["TotalAmount"].sum(), rel=1e-9)
