@@ -12,9 +12,18 @@ PY = sys.executable
 
 
 def _pytest(session: nox.Session, tier: str, *extra: str) -> None:
-    session.run(PY, "-m", "pytest", f"tests/{tier}", "-m", tier,
-                f"--junitxml=build/test-output/{tier}/junit.xml", *extra, *session.posargs,
-                env={"HYPOTHESIS_PROFILE": "ci", "PIPELINE_TEST_OUTPUT": f"build/test-output/{tier}"})
+    session.run(
+        PY,
+        "-m",
+        "pytest",
+        f"tests/{tier}",
+        "-m",
+        tier,
+        f"--junitxml=build/test-output/{tier}/junit.xml",
+        *extra,
+        *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "ci", "PIPELINE_TEST_OUTPUT": f"build/test-output/{tier}"},
+    )
 
 
 @nox.session(python=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -31,8 +32,11 @@ def _rate(text: str) -> float:
 def _print_stage(stage: object) -> None:
     s = stage  # a pipeline.run.Stage
     rate = s.rows_out / s.seconds if s.seconds else 0.0  # type: ignore[attr-defined]
-    print(f"  {s.name:<14} in {s.rows_in:>10,}  out {s.rows_out:>10,}  "  # type: ignore[attr-defined]
-          f"{s.seconds:7.1f}s  ({rate:,.0f} rows/s)", flush=True)  # type: ignore[attr-defined]
+    print(
+        f"  {s.name:<14} in {s.rows_in:>10,}  out {s.rows_out:>10,}  "  # type: ignore[attr-defined]
+        f"{s.seconds:7.1f}s  ({rate:,.0f} rows/s)",
+        flush=True,
+    )  # type: ignore[attr-defined]
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -54,8 +58,10 @@ def cmd_clean(args: argparse.Namespace) -> int:
     spark = build_spark(settings)
     upload_bulk(spark, args.input, settings)
     counts = run_transform(spark, settings)
-    print(f"raw {counts.raw:,}  clean {counts.clean:,}  quarantined {counts.quarantined:,}  "
-          f"duplicates {counts.duplicates:,}  -> {settings.clean}, {settings.quarantine}")
+    print(
+        f"raw {counts.raw:,}  clean {counts.clean:,}  quarantined {counts.quarantined:,}  "
+        f"duplicates {counts.duplicates:,}  -> {settings.clean}, {settings.quarantine}"
+    )
     return 0
 
 
@@ -102,10 +108,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _wait_for_interrupt() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
 
 
 def cmd_stack_up(args: argparse.Namespace) -> int:
@@ -142,12 +146,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"pipeline at {args.rows:,} rows:")
         run_pipeline(settings, args.rows, args.seed, args.error_rate, report=_print_stage)
         source = HBaseSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
-        print(f"dashboard on http://127.0.0.1:{args.port}  (Ctrl-C stops it and the stack)",
-              flush=True)
-        try:
+        print(
+            f"dashboard on http://127.0.0.1:{args.port}  (Ctrl-C stops it and the stack)",
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
             serve(source, host="127.0.0.1", port=args.port)
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
@@ -156,8 +160,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from dashboard.sources import HBaseSource, ParquetSource
 
     if args.source:
-        source = ParquetSource(args.source / "clean" if (args.source / "clean").is_dir()
-                               else args.source)
+        source = ParquetSource(
+            args.source / "clean" if (args.source / "clean").is_dir() else args.source
+        )
     else:
         settings = Settings.from_env()
         source = HBaseSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
@@ -172,8 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     def data_args(p: argparse.ArgumentParser, rows: int) -> None:
         p.add_argument("--rows", type=_rows, default=rows, help="orders to generate")
         p.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
-        p.add_argument("--error-rate", type=_rate, default=None,
-                       help="share of rows given deliberate errors (default: the generator's)")
+        p.add_argument(
+            "--error-rate",
+            type=_rate,
+            default=None,
+            help="share of rows given deliberate errors (default: the generator's)",
+        )
 
     p = sub.add_parser("generate", help="write messy orders as JSON lines plus their truth twin")
     data_args(p, 10_000)
@@ -186,8 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_clean)
 
     p = sub.add_parser("stream", help="Kafka topic -> HDFS raw/stream (PIPELINE_* endpoints)")
-    p.add_argument("--continuous", action="store_true",
-                   help="keep running in micro-batches instead of draining what is there")
+    p.add_argument(
+        "--continuous",
+        action="store_true",
+        help="keep running in micro-batches instead of draining what is there",
+    )
     p.set_defaults(func=cmd_stream)
 
     p = sub.add_parser("transform", help="HDFS raw -> clean/ and quarantine/ Parquet")

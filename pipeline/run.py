@@ -54,8 +54,13 @@ def split_lines(path: Path, share: float) -> tuple[list[str], list[str]]:
     return lines[:cut], lines[cut:]
 
 
-def run_pipeline(settings: Settings, rows: int, seed: int, error_rate: float,
-                 report: Callable[[Stage], None] = lambda _: None) -> Manifest:
+def run_pipeline(
+    settings: Settings,
+    rows: int,
+    seed: int,
+    error_rate: float,
+    report: Callable[[Stage], None] = lambda _: None,
+) -> Manifest:
     manifest = Manifest(rows=rows, seed=seed, error_rate=error_rate)
 
     def record(stage: Stage) -> None:
@@ -66,8 +71,15 @@ def run_pipeline(settings: Settings, rows: int, seed: int, error_rate: float,
     started = time.monotonic()
     summary = write_orders(rows, seed, error_rate, generated_dir, progress=False)
     bulk, streamed = split_lines(generated_dir / "orders.jsonl", BULK_SHARE)
-    record(Stage("generate", rows, len(bulk) + len(streamed), time.monotonic() - started,
-                 {"errors_injected": summary.errors, "orders": str(summary.orders_path)}))
+    record(
+        Stage(
+            "generate",
+            rows,
+            len(bulk) + len(streamed),
+            time.monotonic() - started,
+            {"errors_injected": summary.errors, "orders": str(summary.orders_path)},
+        )
+    )
 
     spark = build_spark(settings, kafka=True)
 
@@ -75,33 +87,71 @@ def run_pipeline(settings: Settings, rows: int, seed: int, error_rate: float,
     bulk_file = generated_dir / "bulk.jsonl"
     bulk_file.write_text("".join(f"{line}\n" for line in bulk), encoding="utf-8")
     landed = upload_bulk(spark, bulk_file, settings)
-    record(Stage("bulk_load", len(bulk), landed, time.monotonic() - started,
-                 {"path": settings.raw_bulk}))
+    record(
+        Stage(
+            "bulk_load", len(bulk), landed, time.monotonic() - started, {"path": settings.raw_bulk}
+        )
+    )
 
     started = time.monotonic()
     kafka_topic.ensure_topic(settings.kafka_bootstrap, settings.topic, settings.topic_partitions)
     produced = kafka_topic.produce_lines(settings.kafka_bootstrap, settings.topic, streamed)
     offsets = kafka_topic.end_offsets(settings.kafka_bootstrap, settings.topic)
-    record(Stage("produce", len(streamed), sum(offsets.values()), time.monotonic() - started,
-                 {"topic": settings.topic, "end_offsets": offsets,
-                  "messages_per_second": round(produced.rate)}))
+    record(
+        Stage(
+            "produce",
+            len(streamed),
+            sum(offsets.values()),
+            time.monotonic() - started,
+            {
+                "topic": settings.topic,
+                "end_offsets": offsets,
+                "messages_per_second": round(produced.rate),
+            },
+        )
+    )
 
     started = time.monotonic()
     streamed_rows = run_stream_ingest(spark, settings)
-    record(Stage("stream_ingest", sum(offsets.values()), streamed_rows,
-                 time.monotonic() - started, {"checkpoint": settings.stream_checkpoint}))
+    record(
+        Stage(
+            "stream_ingest",
+            sum(offsets.values()),
+            streamed_rows,
+            time.monotonic() - started,
+            {"checkpoint": settings.stream_checkpoint},
+        )
+    )
 
     started = time.monotonic()
     counts = run_transform(spark, settings)
-    record(Stage("transform", counts.raw, counts.clean, time.monotonic() - started,
-                 {"quarantined": counts.quarantined, "duplicates": counts.duplicates,
-                  "stats": asdict(counts.stats)}))
+    record(
+        Stage(
+            "transform",
+            counts.raw,
+            counts.clean,
+            time.monotonic() - started,
+            {
+                "quarantined": counts.quarantined,
+                "duplicates": counts.duplicates,
+                "stats": asdict(counts.stats),
+            },
+        )
+    )
 
     started = time.monotonic()
     written = run_load(spark, settings)
-    in_table = hbase_table.count_rows(settings.thrift_host, settings.thrift_port,
-                                      settings.hbase_table)
-    record(Stage("load_hbase", counts.clean, in_table, time.monotonic() - started,
-                 {"puts": written, "table": settings.hbase_table}))
+    in_table = hbase_table.count_rows(
+        settings.thrift_host, settings.thrift_port, settings.hbase_table
+    )
+    record(
+        Stage(
+            "load_hbase",
+            counts.clean,
+            in_table,
+            time.monotonic() - started,
+            {"puts": written, "table": settings.hbase_table},
+        )
+    )
     manifest.write(settings.output_dir / "manifest.json")
     return manifest

@@ -10,7 +10,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Settings:
-    # Where raw/, clean/, quarantine/ and checkpoints live: an hdfs:// URL, or file:// for quick runs.
+    # Where raw/, clean/, quarantine/, checkpoints live: an hdfs:// URL, or file:// for quick runs.
     data_root: str = Path("output/data").resolve().as_uri()
     output_dir: Path = Path("output")  # local: run manifest, generated files, logs
     kafka_bootstrap: str = "127.0.0.1:9092"

@@ -10,8 +10,9 @@ from pyspark.sql import SparkSession
 from pipeline.settings import Settings
 
 
-def build_spark(settings: Settings, app_name: str = "ecommerce-pipeline",
-                kafka: bool = False) -> SparkSession:
+def build_spark(
+    settings: Settings, app_name: str = "ecommerce-pipeline", kafka: bool = False
+) -> SparkSession:
     # Python workers must run the interpreter that has pandas, not whatever python3 is on PATH;
     # pyspark reads PYSPARK_PYTHON when it creates the context (the conf alone is not enough).
     os.environ["PYSPARK_PYTHON"] = sys.executable

@@ -1,1 +1,1 @@
-"""The real services (Kafka, HDFS, HBase + Thrift), built from Maven Central jars into local images."""
+"""The real services (Kafka, HDFS, HBase + Thrift): Maven Central jars in local images."""

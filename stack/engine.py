@@ -30,8 +30,12 @@ def apt_install(*packages: str) -> None:
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(["apt-get", "install", "-y", "-q", *packages], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-q", *packages],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def ensure_engine(timeout: float = 60) -> docker.DockerClient:
@@ -47,11 +51,16 @@ def ensure_engine(timeout: float = 60) -> docker.DockerClient:
         with DOCKERD_LOG.open("ab") as log:
             subprocess.Popen(
                 ["dockerd", "--bridge=none", "--iptables=false", "--ip6tables=false"],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while not _ping():
             if time.monotonic() > deadline:
-                raise RuntimeError(f"dockerd did not answer within {timeout:.0f}s; see {DOCKERD_LOG}")
+                raise RuntimeError(
+                    f"dockerd did not answer within {timeout:.0f}s; see {DOCKERD_LOG}"
+                )
             time.sleep(0.5)
     return docker.from_env(timeout=300)

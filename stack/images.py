@@ -55,13 +55,24 @@ def ensure_base_image(client: docker.DockerClient) -> str:
         apt_install("debootstrap")
     with tempfile.TemporaryDirectory(prefix="jre17-rootfs-") as rootfs:
         subprocess.run(
-            ["debootstrap", "--variant=minbase", "--include=openjdk-17-jre-headless",
-             "bookworm", rootfs, apt_mirror()],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=openjdk-17-jre-headless",
+                "bookworm",
+                rootfs,
+                apt_mirror(),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         tar = subprocess.Popen(["tar", "-C", rootfs, "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "import", "-", BASE_IMAGE], stdin=tar.stdout, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["docker", "import", "-", BASE_IMAGE],
+            stdin=tar.stdout,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         if tar.wait() != 0:
             raise RuntimeError("tar of the debootstrapped root failed")
     return BASE_IMAGE
@@ -70,8 +81,11 @@ def ensure_base_image(client: docker.DockerClient) -> str:
 def image_name(service: str) -> str:
     """Tag = digest of everything that goes into the image, so a changed stack rebuilds."""
     digest = hashlib.sha256()
-    for part in (STACK_DIR / "Dockerfile", STACK_DIR / service / "pom.xml",
-                 STACK_DIR / service / "start.sh"):
+    for part in (
+        STACK_DIR / "Dockerfile",
+        STACK_DIR / service / "pom.xml",
+        STACK_DIR / service / "start.sh",
+    ):
         digest.update(part.read_bytes())
     return f"ecommerce-pipeline/{service}:{digest.hexdigest()[:12]}"
 
@@ -86,8 +100,14 @@ def ensure_service_image(client: docker.DockerClient, service: str) -> str:
         shutil.copy(STACK_DIR / "Dockerfile", ctx / "Dockerfile")
         shutil.copy(STACK_DIR / service / "start.sh", ctx / "start.sh")
         shutil.copytree(jars_dir(service), ctx / "lib", ignore=shutil.ignore_patterns(".*"))
-        client.images.build(path=context, tag=name, buildargs={"BASE": base}, rm=True,
-                            pull=False, network_mode="none")
+        client.images.build(
+            path=context,
+            tag=name,
+            buildargs={"BASE": base},
+            rm=True,
+            pull=False,
+            network_mode="none",
+        )
     return name
 
 

@@ -32,9 +32,19 @@ def jars_dir(service: str) -> Path:
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     result = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(STACK_DIR / service / "pom.xml"),
-         "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={partial}"],
-        capture_output=True, text=True, check=False,
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(STACK_DIR / service / "pom.xml"),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={partial}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(
@@ -54,6 +64,7 @@ def spark_connector_jars() -> list[Path]:
     bundled = {p.name for p in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
     bundled_artifacts = {name.rsplit("-", 1)[0] for name in bundled}
     return sorted(
-        p for p in jars_dir("spark").glob("*.jar")
+        p
+        for p in jars_dir("spark").glob("*.jar")
         if p.name.rsplit("-", 1)[0] not in bundled_artifacts
     )

@@ -6,6 +6,7 @@ trip; each container's log is written to the run's log folder when it stops.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import tempfile
@@ -38,7 +39,7 @@ def hadoop_xml(properties: dict[str, object]) -> str:
     body = "\n".join(
         f"  <property><name>{k}</name><value>{v}</value></property>" for k, v in properties.items()
     )
-    return f"<?xml version=\"1.0\"?>\n<configuration>\n{body}\n</configuration>\n"
+    return f'<?xml version="1.0"?>\n<configuration>\n{body}\n</configuration>\n'
 
 
 class ServiceFailed(RuntimeError):
@@ -85,11 +86,9 @@ class Service:
             status = self.container.get_wrapped_container().status
             if status in ("exited", "dead"):
                 raise ServiceFailed(self._failure(f"container {status} during start-up"))
-            try:
+            with contextlib.suppress(Exception):  # not up yet: any client error means retry
                 if self.ready():
                     break
-            except Exception:  # noqa: BLE001 - not up yet: any client error means "retry"
-                pass
             if time.monotonic() > deadline:
                 raise ServiceFailed(self._failure(f"not ready after {self.startup_timeout:.0f}s"))
             time.sleep(0.5)
@@ -144,7 +143,8 @@ class KafkaService(Service):
         text = "".join(f"{k}={v}\n" for k, v in props.items())
         (self.conf_dir / "server.properties").write_text(text)
         (self.conf_dir / "log4j2.properties").write_text(
-            (CONF_TEMPLATES / "log4j2.properties").read_text())
+            (CONF_TEMPLATES / "log4j2.properties").read_text()
+        )
 
     def ready(self) -> bool:
         from kafka import KafkaAdminClient
@@ -172,21 +172,26 @@ class HdfsService(Service):
     def write_conf(self) -> None:
         data, dn_http, dn_ipc = self.dn_ports
         (self.conf_dir / "core-site.xml").write_text(hadoop_xml({"fs.defaultFS": self.url}))
-        (self.conf_dir / "hdfs-site.xml").write_text(hadoop_xml({
-            "dfs.replication": 1,
-            "dfs.permissions.enabled": "false",
-            "dfs.namenode.rpc-address": f"{LOOPBACK}:{self.rpc_port}",
-            "dfs.namenode.http-address": f"{LOOPBACK}:{self.http_port}",
-            "dfs.datanode.address": f"{LOOPBACK}:{data}",
-            "dfs.datanode.http.address": f"{LOOPBACK}:{dn_http}",
-            "dfs.datanode.ipc.address": f"{LOOPBACK}:{dn_ipc}",
-            "dfs.namenode.name.dir": "/data/name",
-            "dfs.datanode.data.dir": "/data/data",
-            "dfs.namenode.safemode.threshold-pct": 0,
-            "dfs.namenode.datanode.registration.ip-hostname-check": "false",
-        }))
+        (self.conf_dir / "hdfs-site.xml").write_text(
+            hadoop_xml(
+                {
+                    "dfs.replication": 1,
+                    "dfs.permissions.enabled": "false",
+                    "dfs.namenode.rpc-address": f"{LOOPBACK}:{self.rpc_port}",
+                    "dfs.namenode.http-address": f"{LOOPBACK}:{self.http_port}",
+                    "dfs.datanode.address": f"{LOOPBACK}:{data}",
+                    "dfs.datanode.http.address": f"{LOOPBACK}:{dn_http}",
+                    "dfs.datanode.ipc.address": f"{LOOPBACK}:{dn_ipc}",
+                    "dfs.namenode.name.dir": "/data/name",
+                    "dfs.datanode.data.dir": "/data/data",
+                    "dfs.namenode.safemode.threshold-pct": 0,
+                    "dfs.namenode.datanode.registration.ip-hostname-check": "false",
+                }
+            )
+        )
         (self.conf_dir / "log4j.properties").write_text(
-            (CONF_TEMPLATES / "log4j.properties").read_text())
+            (CONF_TEMPLATES / "log4j.properties").read_text()
+        )
 
     def ready(self) -> bool:
         """The NameNode answers and counts a live DataNode, out of safe mode."""
@@ -226,7 +231,8 @@ class HBaseService(Service):
     def write_conf(self) -> None:
         (self.conf_dir / "hbase-site.xml").write_text(hadoop_xml(self.site()))
         (self.conf_dir / "log4j2.properties").write_text(
-            (CONF_TEMPLATES / "log4j2.properties").read_text())
+            (CONF_TEMPLATES / "log4j2.properties").read_text()
+        )
 
     def ready(self) -> bool:
         # HBase has no client of its own in Python: the Thrift service's round trip proves it up.
@@ -245,7 +251,8 @@ class ThriftService(Service):
     def write_conf(self) -> None:
         (self.conf_dir / "hbase-site.xml").write_text(hadoop_xml(self.hbase.site()))
         (self.conf_dir / "log4j2.properties").write_text(
-            (CONF_TEMPLATES / "log4j2.properties").read_text())
+            (CONF_TEMPLATES / "log4j2.properties").read_text()
+        )
 
     def ready(self) -> bool:
         import happybase
@@ -298,7 +305,9 @@ def running_stack(
     run_dir.mkdir(parents=True, exist_ok=True)
     want_hdfs = "hdfs" in services or "hbase" in services
     with ExitStack() as stack:
-        kafka = _started(stack, KafkaService(images["kafka"], run_dir)) if "kafka" in services else None
+        kafka = (
+            _started(stack, KafkaService(images["kafka"], run_dir)) if "kafka" in services else None
+        )
         hdfs = _started(stack, HdfsService(images["hdfs"], run_dir)) if want_hdfs else None
         thrift = None
         if hdfs:

@@ -33,8 +33,11 @@ def spark(test_output: Path):  # noqa: ANN201 - pyspark imported lazily: unit ti
 def _stack(test_output: Path, name: str, services: tuple[str, ...]) -> Iterator[object]:
     from stack.services import running_stack
 
-    with running_stack(test_output / "stack-logs" / name, services=services,
-                       progress=lambda line: print(f"[stack] {line}")) as endpoints:
+    with running_stack(
+        test_output / "stack-logs" / name,
+        services=services,
+        progress=lambda line: print(f"[stack] {line}"),
+    ) as endpoints:
         yield endpoints
 
 

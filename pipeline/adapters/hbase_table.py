@@ -25,8 +25,9 @@ def ensure_table(host: str, port: int, table: str) -> None:
         connection.close()
 
 
-def put_records(host: str, port: int, table: str, records: Iterable[Mapping[str, Any]],
-                batch_size: int = 2_000) -> int:
+def put_records(
+    host: str, port: int, table: str, records: Iterable[Mapping[str, Any]], batch_size: int = 2_000
+) -> int:
     """Write clean records; the key is derived from the record, so a re-run overwrites."""
     connection = connect(host, port)
     written = 0
@@ -44,8 +45,9 @@ def put_records(host: str, port: int, table: str, records: Iterable[Mapping[str,
 def count_rows(host: str, port: int, table: str) -> int:
     connection = connect(host, port)
     try:
-        scan = connection.table(table).scan(filter=b"FirstKeyOnlyFilter() AND KeyOnlyFilter()",
-                                            batch_size=10_000)
+        scan = connection.table(table).scan(
+            filter=b"FirstKeyOnlyFilter() AND KeyOnlyFilter()", batch_size=10_000
+        )
         return sum(1 for _ in scan)
     finally:
         connection.close()

@@ -34,7 +34,10 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
 def produce_lines(bootstrap: str, topic: str, lines: Iterable[str]) -> Produced:
     """One message per raw line, keyless; fails loudly if any send failed."""
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=512 * 1024,
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=20,
+        batch_size=512 * 1024,
         max_request_size=2 * 1024 * 1024,
     )
     started = time.monotonic()
@@ -43,7 +46,9 @@ def produce_lines(bootstrap: str, topic: str, lines: Iterable[str]) -> Produced:
     producer.close()
     failed = [f.exception for f in futures if f.failed()]
     if failed:
-        raise RuntimeError(f"{len(failed)} of {len(futures)} sends to {topic} failed: {failed[0]!r}")
+        raise RuntimeError(
+            f"{len(failed)} of {len(futures)} sends to {topic} failed: {failed[0]!r}"
+        )
     return Produced(len(futures), time.monotonic() - started)
 
 

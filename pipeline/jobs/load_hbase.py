@@ -1,4 +1,4 @@
-"""Clean Parquet -> HBase table customer_orders, written from Spark partitions in happybase batches."""
+"""Clean Parquet -> HBase customer_orders, written from Spark partitions in happybase batches."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from pipeline.adapters import hbase_table
 from pipeline.settings import Settings
 
 
-def write_partitions(host: str, port: int, table: str
-                     ) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+def write_partitions(
+    host: str, port: int, table: str
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             written = hbase_table.put_records(host, port, table, batch.to_dict("records"))
             yield pd.DataFrame({"written": [written]})
+
     return run
 
 

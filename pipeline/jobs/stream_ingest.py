@@ -1,4 +1,4 @@
-"""Kafka topic customer_orders -> HDFS raw/stream, with Structured Streaming and an HDFS checkpoint."""
+"""Kafka topic customer_orders -> HDFS raw/stream: Structured Streaming, checkpoint on HDFS."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pipeline.adapters.raw_store import read_stream_part
 from pipeline.settings import Settings
 
 
-def start_stream(spark: SparkSession, settings: Settings, available_now: bool = True) -> StreamingQuery:
+def start_stream(
+    spark: SparkSession, settings: Settings, available_now: bool = True
+) -> StreamingQuery:
     """Lines land as they came (valid JSON or not) with their Kafka coordinates.
 
     The checkpoint makes the file sink exactly-once: a second run over the same topic adds
@@ -25,7 +27,10 @@ def start_stream(spark: SparkSession, settings: Settings, available_now: bool = 
         .load()
         .select(
             F.col("value").cast("string").alias("value"),
-            "topic", "partition", "offset", "timestamp",
+            "topic",
+            "partition",
+            "offset",
+            "timestamp",
         )
     )
     writer = (
@@ -34,8 +39,11 @@ def start_stream(spark: SparkSession, settings: Settings, available_now: bool = 
         .option("checkpointLocation", settings.stream_checkpoint)
         .outputMode("append")
     )
-    writer = writer.trigger(availableNow=True) if available_now else writer.trigger(
-        processingTime="5 seconds")
+    writer = (
+        writer.trigger(availableNow=True)
+        if available_now
+        else writer.trigger(processingTime="5 seconds")
+    )
     return writer.start()
 
 

@@ -35,14 +35,18 @@ class TransformCounts:
 
 def compute_stats(raw: DataFrame) -> CleanStats:
     """The global statistics the cleaner needs, from the same parsing rules, in one pass."""
+
     def inputs(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             yield stat_inputs(parse_lines(batch["value"]))[["Age", "TotalAmount"]].astype("float64")
 
     row = (
         raw.mapInPandas(inputs, "Age DOUBLE, TotalAmount DOUBLE")
-        .agg(F.median("Age").alias("age"), F.min("TotalAmount").alias("lo"),
-             F.max("TotalAmount").alias("hi"))
+        .agg(
+            F.median("Age").alias("age"),
+            F.min("TotalAmount").alias("lo"),
+            F.max("TotalAmount").alias("hi"),
+        )
         .first()
     )
     return CleanStats(
@@ -57,16 +61,19 @@ def _blank(columns: tuple[str, ...], rows: int) -> pd.DataFrame:
 
 
 def staged_batches(stats: CleanStats) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
-    """Each partition -> clean, quarantine and duplicate rows in one frame shape (see STAGED_DDL)."""
+    """Each partition -> clean, quarantine and duplicate rows in one shape (STAGED_DDL)."""
+
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             result = clean_batch(parse_lines(batch["value"]), stats)
             clean = result.clean.reset_index(drop=True)
-            clean = pd.concat([clean, _blank((*QUARANTINE_FIELDS, "raw", "reason"), len(clean))],
-                              axis=1)
+            clean = pd.concat(
+                [clean, _blank((*QUARANTINE_FIELDS, "raw", "reason"), len(clean))], axis=1
+            )
             clean.insert(0, "kind", "clean")
             quarantine = result.quarantine.reset_index(drop=True).rename(
-                columns=dict(zip(FIELDS, QUARANTINE_FIELDS, strict=True)))
+                columns=dict(zip(FIELDS, QUARANTINE_FIELDS, strict=True))
+            )
             quarantine = pd.concat([_blank(CLEAN_COLUMNS, len(quarantine)), quarantine], axis=1)
             quarantine.insert(0, "kind", "quarantine")
             duplicates = _blank(STAGED_COLUMNS, result.duplicates)
@@ -74,6 +81,7 @@ def staged_batches(stats: CleanStats) -> Callable[[Iterator[pd.DataFrame]], Iter
             for frame in (clean, quarantine, duplicates):
                 if len(frame):
                     yield frame[list(STAGED_COLUMNS)]
+
     return run
 
 
@@ -85,14 +93,18 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "0")
     by_key = raw.repartition(settings.shuffle_partitions, F.get_json_object("value", "$.row_key"))
     staged = by_key.mapInPandas(staged_batches(stats), STAGED_DDL).persist(
-        StorageLevel.MEMORY_AND_DISK)
+        StorageLevel.MEMORY_AND_DISK
+    )
     try:
         counts = {r["kind"]: r["count"] for r in staged.groupBy("kind").count().collect()}
         staged.filter("kind = 'clean'").select(*CLEAN_COLUMNS).write.mode("overwrite").parquet(
-            settings.clean)
+            settings.clean
+        )
         quarantine = staged.filter("kind = 'quarantine'").select(
             *[F.col(q).alias(f) for q, f in zip(QUARANTINE_FIELDS, FIELDS, strict=True)],
-            "raw", "reason")
+            "raw",
+            "reason",
+        )
         quarantine.write.mode("overwrite").parquet(settings.quarantine)
     finally:
         staged.unpersist()

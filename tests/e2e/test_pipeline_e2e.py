@@ -1,4 +1,4 @@
-"""The whole path on the whole stack: generate -> HDFS bulk + Kafka -> stream -> Spark -> HBase -> dashboard."""
+"""The whole path on the whole stack: generate -> HDFS + Kafka -> Spark -> HBase -> dashboard."""
 
 from __future__ import annotations
 
@@ -25,12 +25,15 @@ ROWS = 20_000
 
 def stack_settings(full_stack, test_output: Path, name: str) -> Settings:
     return Settings(
-        data_root=f"{full_stack.hdfs_url}/{name}", output_dir=test_output / name,
-        kafka_bootstrap=full_stack.kafka_bootstrap, topic=f"customer_orders_{name}"
-        if name != "exact" else "customer_orders",
-        thrift_host=full_stack.thrift_host, thrift_port=full_stack.thrift_port,
+        data_root=f"{full_stack.hdfs_url}/{name}",
+        output_dir=test_output / name,
+        kafka_bootstrap=full_stack.kafka_bootstrap,
+        topic=f"customer_orders_{name}" if name != "exact" else "customer_orders",
+        thrift_host=full_stack.thrift_host,
+        thrift_port=full_stack.thrift_port,
         hbase_table="customer_orders" if name == "exact" else f"customer_orders_{name}",
-        shuffle_partitions=4, spark_driver_memory="2g",
+        shuffle_partitions=4,
+        spark_driver_memory="2g",
     )
 
 
@@ -62,8 +65,12 @@ def test_rows_read_back_from_hbase_equal_what_was_generated(exact_run) -> None:
     span = stats["total_max"] - stats["total_min"]
     for row_key in truth.index[[0, 1, 4_321, 12_345, ROWS - 1]]:
         expected = truth.loc[row_key, list(CLEAN_COLUMNS)].to_dict()
-        got = hbase_table.read_record(settings.thrift_host, settings.thrift_port,
-                                      settings.hbase_table, hbase_codec.row_key_of(expected))
+        got = hbase_table.read_record(
+            settings.thrift_host,
+            settings.thrift_port,
+            settings.hbase_table,
+            hbase_codec.row_key_of(expected),
+        )
         assert set(got) == set(CLEAN_COLUMNS)
         normalized = (expected["TotalAmount"] - stats["total_min"]) / span
         assert math.isclose(got.pop("TotalAmountNormalized"), normalized, abs_tol=1e-9)
@@ -86,10 +93,15 @@ def test_messy_rows_reconcile_from_raw_to_hbase(full_stack, test_output: Path) -
     manifest = run_pipeline(settings, ROWS, seed=11, error_rate=0.05, report=print)
     generated = manifest.stage("generate").rows_out  # lines: exact duplicates add lines
     transform = manifest.stage("transform")
-    assert manifest.stage("bulk_load").rows_out + manifest.stage("stream_ingest").rows_out \
-        == generated == transform.rows_in
-    assert transform.rows_in == transform.rows_out + transform.detail["quarantined"] \
-        + transform.detail["duplicates"]
+    assert (
+        manifest.stage("bulk_load").rows_out + manifest.stage("stream_ingest").rows_out
+        == generated
+        == transform.rows_in
+    )
+    assert (
+        transform.rows_in
+        == transform.rows_out + transform.detail["quarantined"] + transform.detail["duplicates"]
+    )
     assert transform.detail["quarantined"] > 0 and transform.detail["duplicates"] > 0
     assert manifest.stage("load_hbase").rows_out == transform.rows_out
 

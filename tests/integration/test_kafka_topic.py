@@ -19,8 +19,12 @@ def test_produced_lines_come_back_from_the_topic_unchanged(kafka_service) -> Non
 
     assert produced.messages == len(lines)
     assert sum(kafka_topic.end_offsets(bootstrap, "round_trip").values()) == len(lines)
-    consumer = KafkaConsumer("round_trip", bootstrap_servers=bootstrap,
-                             auto_offset_reset="earliest", consumer_timeout_ms=5_000)
+    consumer = KafkaConsumer(
+        "round_trip",
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5_000,
+    )
     received = sorted(message.value.decode() for message in consumer)
     consumer.close()
     assert received == sorted(lines)

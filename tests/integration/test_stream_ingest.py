@@ -14,11 +14,16 @@ from pipeline.settings import Settings
 pytestmark = pytest.mark.integration
 
 
-def test_stream_lands_every_message_once_even_when_run_twice(kafka_service, spark, tmp_path: Path) -> None:
-    settings = Settings(data_root=tmp_path.as_uri(), kafka_bootstrap=kafka_service.kafka_bootstrap,
-                        topic="stream_twice")
+def test_stream_lands_every_message_once_even_when_run_twice(
+    kafka_service, spark, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_root=tmp_path.as_uri(),
+        kafka_bootstrap=kafka_service.kafka_bootstrap,
+        topic="stream_twice",
+    )
     kafka_topic.ensure_topic(settings.kafka_bootstrap, settings.topic, 2)
-    first = [f'{{"row_key": "a{i}"}}' for i in range(300)] + ["truncated {\"row_key\": "]
+    first = [f'{{"row_key": "a{i}"}}' for i in range(300)] + ['truncated {"row_key": ']
     kafka_topic.produce_lines(settings.kafka_bootstrap, settings.topic, first)
 
     assert run_stream_ingest(spark, settings) == len(first)

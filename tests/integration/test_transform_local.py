@@ -1,0 +1,90 @@
+"""The Spark transform job on local Spark and local files: same rule set, same counts as pandas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.adapters.raw_store import upload_bulk
+from pipeline.clean import clean_lines
+from pipeline.cli import main
+from pipeline.generate import generate_orders
+from pipeline.jobs.transform import run_transform
+from pipeline.schema import CLEAN_COLUMNS, QUARANTINE_COLUMNS
+from pipeline.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def local_settings(tmp_path: Path) -> Settings:
+    return Settings(data_root=tmp_path.as_uri(), output_dir=tmp_path, shuffle_partitions=3)
+
+
+def test_clean_lines_come_out_equal_to_the_truth(spark, tmp_path: Path) -> None:
+    orders = generate_orders(5_000, seed=3, error_rate=0.0)
+    settings = local_settings(tmp_path)
+    upload_bulk(spark, write_lines(tmp_path / "raw.jsonl", orders.lines), settings)
+
+    counts = run_transform(spark, settings)
+
+    assert (counts.raw, counts.clean, counts.quarantined, counts.duplicates) == (5_000, 5_000, 0, 0)
+    clean = pd.read_parquet(tmp_path / "clean").set_index("row_key").sort_index()
+    truth = orders.truth.set_index("row_key").sort_index()
+    for column in CLEAN_COLUMNS:
+        if column in ("row_key", "TotalAmountNormalized", "AgeGroup"):
+            continue
+        got, want = clean[column], truth[column]
+        if isinstance(got.iloc[0], dt.date):
+            got, want = got.astype(str), want.astype(str).str[:10]
+        assert (got == want).all(), column
+    assert clean["TotalAmountNormalized"].between(0, 1).all()
+
+
+def test_spark_job_and_pandas_cleaner_agree_on_messy_data(spark, tmp_path: Path) -> None:
+    orders = generate_orders(8_000, seed=5, error_rate=0.2)
+    settings = local_settings(tmp_path)
+    upload_bulk(spark, write_lines(tmp_path / "raw.jsonl", orders.lines), settings)
+
+    counts = run_transform(spark, settings)
+    local = clean_lines(pd.Series(orders.lines), counts.stats)
+
+    assert counts.raw == len(orders.lines)
+    assert counts.raw == counts.clean + counts.quarantined + counts.duplicates
+    assert (counts.clean, counts.quarantined, counts.duplicates) == (
+        len(local.clean),
+        len(local.quarantine),
+        local.duplicates,
+    )
+    quarantine = pd.read_parquet(tmp_path / "quarantine")
+    assert list(quarantine.columns) == list(QUARANTINE_COLUMNS)
+    assert quarantine["reason"].str.len().gt(0).all()
+    assert sorted(quarantine["row_key"].dropna()) == sorted(local.quarantine["row_key"].dropna())
+
+
+def test_running_the_transform_twice_gives_the_same_output(spark, tmp_path: Path) -> None:
+    orders = generate_orders(2_000, seed=9)
+    settings = local_settings(tmp_path)
+    upload_bulk(spark, write_lines(tmp_path / "raw.jsonl", orders.lines), settings)
+    first = run_transform(spark, settings)
+    second = run_transform(spark, settings)
+    assert (first.clean, first.quarantined) == (second.clean, second.quarantined)
+    assert len(pd.read_parquet(tmp_path / "clean")) == first.clean
+
+
+def test_pipeline_clean_command_writes_clean_and_quarantine(tmp_path: Path) -> None:
+    orders = generate_orders(1_000, seed=1, error_rate=0.3)
+    raw = write_lines(tmp_path / "raw.jsonl", orders.lines)
+    assert main(["clean", "--input", str(raw), "--output", str(tmp_path / "out")]) == 0
+    clean = pd.read_parquet(tmp_path / "out" / "clean")
+    quarantine = pd.read_parquet(tmp_path / "out" / "quarantine")
+    assert len(clean) + len(quarantine) <= len(orders.lines)
+    assert len(clean) > 0 and len(quarantine) > 0
+    assert {"row_key"} <= set(clean.columns) & set(quarantine.columns)
