@@ -47,9 +47,10 @@ import datetime as dt
 import functools
 import json
 import math
+import operator
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,19 +137,34 @@ def parse_lines(lines: pd.Series | Iterable[Any]) -> pd.DataFrame:
     Never raises: a line that is not a JSON object keeps its text in `raw` and gets a reason code.
     """
     values = lines.tolist() if isinstance(lines, pd.Series) else list(lines)
-    empty: dict[str, Any] = {}
-    records: list[dict[str, Any]] = []
-    raws: list[str | None] = []
-    errors: list[str | None] = []
-    for line in values:
-        record, raw, error = _parse_one(line)
-        records.append(record if record is not None else empty)
-        raws.append(raw)
-        errors.append(error)
-    data = {f: [r.get(f) for r in records] for f in FIELDS}
-    data["raw"] = raws
-    data["parse_error"] = errors
-    return pd.DataFrame(data, dtype=object, columns=[*FIELDS, "raw", "parse_error"])
+    n = len(values)
+    scan = _DECODER.scan_once
+    get_fields = operator.itemgetter(*FIELDS)
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    raws: list[Any] = list(values)
+    errors: list[str | None] = [None] * n
+    for i, line in enumerate(values):
+        # Fast path: a str holding exactly one JSON object with every field; else the exact path.
+        try:
+            record, end = scan(line, 0)
+            if end != len(line) or type(record) is not dict:
+                raise ValueError
+            append(get_fields(record))
+        except (StopIteration, ValueError, TypeError, KeyError, RecursionError):
+            record, raws[i], errors[i] = _parse_one(line)
+            append(_NO_FIELDS if record is None else tuple(record.get(f) for f in FIELDS))
+    if not all(type(r) is str and r.isascii() for r in raws):
+        raws = [r if r is None else _safe_text(r) for r in raws]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in FIELDS]
+    data = {f: np.fromiter(c, dtype=object, count=n) for f, c in zip(FIELDS, columns, strict=True)}
+    data["raw"] = np.fromiter(raws, dtype=object, count=n)
+    data["parse_error"] = np.fromiter(errors, dtype=object, count=n)
+    return pd.DataFrame(data, columns=[*FIELDS, "raw", "parse_error"])
+
+
+_DECODER = json.JSONDecoder()
+_NO_FIELDS: tuple[None, ...] = (None,) * len(FIELDS)
 
 
 def _parse_one(line: Any) -> tuple[dict[str, Any] | None, str | None, str | None]:
@@ -183,31 +199,51 @@ def _safe_text(text: str) -> str:
 # Field converters: value -> (clean value, status). Distinct values are converted once per batch.
 
 
-def _factorize(values: Sequence[Any], convert: Callable[[Any], tuple[Any, int]]) -> tuple:
-    """Convert each distinct value once; return (codes, converted values, statuses)."""
-    table: dict[tuple[type, Any], int] = {}
-    results: list[tuple[Any, int]] = []
-    codes: list[int] = []
-    append = codes.append
-    for v in values:
-        t = type(v)
-        if t is str or t is int or v is None or (t is float and v == v):
-            key = (t, v)
-            code = table.get(key)
-            if code is None:
-                code = table[key] = len(results)
-                results.append(convert(v))
-        else:
-            code = len(results)
-            results.append(convert(v))
-        append(code)
-    idx = np.asarray(codes, dtype=np.intp)
-    if not results:
-        return idx, np.empty(0, dtype=object), np.empty(0, dtype=np.int8)
-    converted = np.empty(len(results), dtype=object)
-    converted[:] = [r[0] for r in results]
-    statuses = np.fromiter((r[1] for r in results), dtype=np.int8, count=len(results))
-    return idx, converted, statuses
+def _odd(values: np.ndarray, allowed: tuple[type, ...]) -> np.ndarray:
+    """Mask of the values whose type is not one of `allowed` (C speed: no Python loop)."""
+    types = np.fromiter(map(type, values), dtype=object, count=len(values))
+    return ~pd.Series(types, dtype=object).isin(allowed).to_numpy()
+
+
+def _factorize(values: np.ndarray, convert: Callable[[Any], tuple[Any, int]]) -> tuple:
+    """Convert each distinct value once; return (codes, converted values, statuses).
+
+    pandas hashing treats 1, 1.0 and True alike, so booleans (and unhashable lists and objects)
+    are converted one by one, and every converter gives the same result for 1 and 1.0.
+    """
+    odd = _odd(values, _HASHABLE_SCALARS)
+    if odd.any():
+        codes = np.empty(len(values), dtype=np.intp)
+        codes[~odd], distinct = pd.factorize(values[~odd])
+    else:
+        codes, distinct = pd.factorize(values)
+    results = [convert(v) for v in distinct.tolist()]
+    codes[codes < 0] = len(results)  # nulls
+    results.append(convert(None))
+    for i in np.flatnonzero(odd).tolist():
+        codes[i] = len(results)
+        results.append(convert(values[i]))
+    converted = _objects([r[0] for r in results])
+    statuses = np.array([r[1] for r in results], dtype=np.int8)
+    return codes, converted, statuses
+
+
+_HASHABLE_SCALARS: tuple[type, ...] = (str, int, float, type(None))
+
+
+def _text_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """_text over a column: vectorised for ASCII strings, one by one for anything else."""
+    odd = _odd(values, (str,))
+    strings = values.tolist() if not odd.any() else [v if type(v) is str else "" for v in values]
+    stripped = list(map(str.strip, strings))
+    out = _objects(stripped)
+    status = np.where(out == "", MISSING, OK).astype(np.int8)
+    out[status == MISSING] = None
+    if not all(map(str.isascii, stripped)):
+        odd |= ~np.fromiter(map(str.isascii, stripped), dtype=bool, count=len(stripped))
+    for i in np.flatnonzero(odd).tolist():
+        out[i], status[i] = _text(values[i])
+    return out, status
 
 
 def _is_missing(value: Any) -> bool:
@@ -240,10 +276,9 @@ def _number(value: Any) -> tuple[float, int]:
     if _is_missing(value):
         return math.nan, MISSING
     t = type(value)
-    if t is int:
-        return (float(value), OK) if abs(value) < 10**15 else (math.nan, INVALID)
-    if t is float:
-        return (value, OK) if math.isfinite(value) else (math.nan, INVALID)
+    if t is int or t is float:  # 1 and 1.0 must convert alike (see _factorize)
+        number = float(value) if abs(value) < 1e300 else math.inf
+        return (number, OK) if math.isfinite(number) else (math.nan, INVALID)
     if t is not str:
         return math.nan, WRONG_TYPE
     text = value.strip()
@@ -430,6 +465,7 @@ class _Checked:
 
     raw: pd.DataFrame
     reason: np.ndarray  # object: None for rows that pass
+    passed: np.ndarray  # bool
     keep: np.ndarray  # bool: passes and is the first row with its row_key
     text: dict[str, np.ndarray]
     age: np.ndarray  # float, NaN where missing or invalid
@@ -472,15 +508,11 @@ def _check(raw: pd.DataFrame) -> _Checked:
     reasons.code[failed] = parse_error[failed]
     reasons.bad |= failed
 
-    columns = {f: raw[f].tolist() for f in FIELDS}
+    columns = {f: raw[f].to_numpy(dtype=object) for f in FIELDS}
     status: dict[str, np.ndarray] = {}
     text: dict[str, np.ndarray] = {}
     for f in TEXT_FIELDS:
-        pairs = [_text(v) for v in columns[f]]
-        values = np.empty(n, dtype=object)
-        values[:] = [p[0] for p in pairs]
-        text[f] = values
-        status[f] = np.fromiter((p[1] for p in pairs), dtype=np.int8, count=n)
+        text[f], status[f] = _text_column(columns[f])
 
     def convert(field: str, converter: Callable[[Any], tuple[Any, int]], dtype: Any) -> Any:
         idx, values, st = _factorize(columns[field], converter)
@@ -560,6 +592,7 @@ def _check(raw: pd.DataFrame) -> _Checked:
     return _Checked(
         raw=raw,
         reason=reasons.code,
+        passed=passed,
         keep=keep,
         text=text,
         age=age,
@@ -632,7 +665,7 @@ def clean_lines(lines: pd.Series | Iterable[Any], stats: CleanStats | None = Non
 
 def _assemble(checked: _Checked, stats: CleanStats) -> CleanResult:
     keep = checked.keep
-    passed = np.array([r is None for r in checked.reason], dtype=bool)
+    passed = checked.passed
     age = np.where(np.isnan(checked.age), fill_age(stats), checked.age)[keep].astype(np.int32)
     product = checked.product[keep]
     total = checked.total[keep]

@@ -1,0 +1,182 @@
+"""Benchmarks: `python -m pipeline.bench --rows N` (the nox `bench` session).
+
+Writes build/bench/results.json and results.md: rows/s per stage with the machine they ran on.
+Speed targets live here, not in timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    import pyspark
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "pyspark": pyspark.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def timed(action: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - started
+
+
+def bench_generator(rows: int, naive_rows: int) -> dict[str, Any]:
+    from pipeline.generate import generate_orders, naive_faker_rows
+
+    orders, fast = timed(lambda: generate_orders(rows, seed=1))
+    _, naive = timed(lambda: naive_faker_rows(naive_rows, seed=1))
+    fast_rate, naive_rate = rows / fast, naive_rows / naive
+    return {
+        "generator_rows": rows,
+        "generator_rows_per_s": round(fast_rate),
+        "naive_faker_rows": naive_rows,
+        "naive_faker_rows_per_s": round(naive_rate),
+        "ratio": round(fast_rate / naive_rate, 1),
+        "lines": len(orders.lines),
+    }
+
+
+def bench_cleaner(rows: int) -> dict[str, Any]:
+    from pipeline.clean import clean_lines
+    from pipeline.generate import generate_orders
+
+    lines = pd.Series(generate_orders(rows, seed=2).lines)
+    result, seconds = timed(lambda: clean_lines(lines))
+    return {
+        "rows": len(lines),
+        "clean": len(result.clean),
+        "quarantined": len(result.quarantine),
+        "duplicates": result.duplicates,
+        "rows_per_s": round(len(lines) / seconds),
+    }
+
+
+def bench_stack(rows: int, output: Path) -> dict[str, Any]:
+    from pipeline.adapters.raw_store import read_raw
+    from pipeline.run import run_pipeline
+    from pipeline.settings import Settings
+    from pipeline.spark_session import build_spark
+    from stack.services import running_stack
+
+    with running_stack(output / "stack-logs") as endpoints:
+        os.environ.update(endpoints.as_env())
+        settings = Settings.from_env(output_dir=output / "run")
+        manifest = run_pipeline(settings, rows, seed=3, error_rate=0.05, report=print)
+        spark = build_spark(settings)
+        copy_target = f"{settings.data_root}/bench/raw_copy"
+        _, copy_seconds = timed(
+            lambda: read_raw(spark, settings).write.mode("overwrite").parquet(copy_target)
+        )
+        stages = [asdict(s) for s in manifest.stages]
+        for stage in stages:
+            stage["rows_per_s"] = (
+                round(stage["rows_out"] / stage["seconds"]) if stage["seconds"] else None
+            )
+        transform = manifest.stage("transform")
+        copy_rate = transform.rows_in / copy_seconds
+        transform_rate = transform.rows_in / transform.seconds
+        return {
+            "rows": rows,
+            "startup_seconds": endpoints.startup_seconds,
+            "stages": stages,
+            "total_seconds": round(sum(s.seconds for s in manifest.stages), 1),
+            "spark_copy_rows_per_s": round(copy_rate),
+            "transform_vs_copy": round(transform_rate / copy_rate, 2),
+        }
+
+
+def to_markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"command: `{results['command']}`",
+        "",
+        "machine: " + ", ".join(f"{k} {v}" for k, v in results["machine"].items()),
+        "",
+    ]
+    gen = results["generator"]
+    lines += [
+        f"generator: {gen['generator_rows_per_s']:,} rows/s; naive per-field Faker: "
+        f"{gen['naive_faker_rows_per_s']:,} rows/s; ratio {gen['ratio']}x",
+        "",
+    ]
+    cleaner = results["cleaner"]
+    lines += [f"pure cleaner (pandas, one core): {cleaner['rows_per_s']:,} rows/s", ""]
+    if stack := results.get("stack"):
+        lines += [
+            f"stack at {stack['rows']:,} rows (start-up s: {stack['startup_seconds']})",
+            "",
+            "| stage | rows in | rows out | seconds | rows/s |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {s['name']} | {s['rows_in']:,} | {s['rows_out']:,} | {s['seconds']:.1f} | "
+            f"{s['rows_per_s'] or 0:,} |"
+            for s in stack["stages"]
+        ]
+        lines += [
+            "",
+            f"plain Spark raw -> Parquet copy: {stack['spark_copy_rows_per_s']:,} rows/s;"
+            f" transform / copy = {stack['transform_vs_copy']}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__)
+    parser.add_argument("--rows", type=int, default=200_000, help="rows for the stack run")
+    parser.add_argument("--generator-rows", type=int, default=500_000)
+    parser.add_argument("--naive-rows", type=int, default=5_000)
+    parser.add_argument("--no-stack", action="store_true", help="only the pure, in-process parts")
+    parser.add_argument("--output", type=Path, default=Path("build/bench"))
+    args = parser.parse_args(argv)
+    args.output.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "command": "nox -s bench -- " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": machine(),
+        "generator": bench_generator(args.generator_rows, args.naive_rows),
+        "cleaner": bench_cleaner(min(args.rows, 200_000)),
+    }
+    print(json.dumps(results["generator"]), flush=True)
+    if not args.no_stack:
+        results["stack"] = bench_stack(args.rows, args.output.resolve())
+    (args.output / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    (args.output / "results.md").write_text(to_markdown(results))
+    print(to_markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
