@@ -137,6 +137,17 @@ def parse_lines(lines: pd.Series | Iterable[Any]) -> pd.DataFrame:
     Never raises: a line that is not a JSON object keeps its text in `raw` and gets a reason code.
     """
     values = lines.tolist() if isinstance(lines, pd.Series) else list(lines)
+    rows, raws, errors = _parse_all(values)
+    n = len(values)
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in FIELDS]
+    data = {f: np.fromiter(c, dtype=object, count=n) for f, c in zip(FIELDS, columns, strict=True)}
+    data["raw"] = np.fromiter(raws, dtype=object, count=n)
+    data["parse_error"] = np.fromiter(errors, dtype=object, count=n)
+    return pd.DataFrame(data, columns=[*FIELDS, "raw", "parse_error"])
+
+
+def _parse_all(values: list[Any]) -> tuple[list[tuple[Any, ...]], list[Any], list[str | None]]:
+    """Per line: the FIELDS values, the text to keep as `raw`, and the parse error (or None)."""
     n = len(values)
     scan = _DECODER.scan_once
     get_fields = operator.itemgetter(*FIELDS)
@@ -156,11 +167,7 @@ def parse_lines(lines: pd.Series | Iterable[Any]) -> pd.DataFrame:
             append(_NO_FIELDS if record is None else tuple(record.get(f) for f in FIELDS))
     if not all(type(r) is str and r.isascii() for r in raws):
         raws = [r if r is None else _safe_text(r) for r in raws]
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in FIELDS]
-    data = {f: np.fromiter(c, dtype=object, count=n) for f, c in zip(FIELDS, columns, strict=True)}
-    data["raw"] = np.fromiter(raws, dtype=object, count=n)
-    data["parse_error"] = np.fromiter(errors, dtype=object, count=n)
-    return pd.DataFrame(data, columns=[*FIELDS, "raw", "parse_error"])
+    return rows, raws, errors
 
 
 _DECODER = json.JSONDecoder()
@@ -234,8 +241,12 @@ _HASHABLE_SCALARS: tuple[type, ...] = (str, int, float, type(None))
 def _text_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """_text over a column: vectorised for ASCII strings, one by one for anything else."""
     odd = _odd(values, (str,))
-    strings = values.tolist() if not odd.any() else [v if type(v) is str else "" for v in values]
-    stripped = list(map(str.strip, strings))
+    strings = values
+    if odd.any():
+        strings = values.copy()
+        strings[odd] = ""  # nulls stay missing; other types are redone below
+        odd &= np.not_equal(values, None)
+    stripped = list(map(str.strip, strings.tolist()))
     out = _objects(stripped)
     status = np.where(out == "", MISSING, OK).astype(np.int8)
     out[status == MISSING] = None
@@ -435,6 +446,9 @@ def _vocabulary(name: str) -> Callable[[Any], tuple[int, int]]:
 
 _PRODUCT_INDEX = {p.product_id: i for i, p in enumerate(CATALOGUE)}
 _CATALOGUE_PRICE = np.array([p.price for p in CATALOGUE], dtype=np.float64)
+_CATALOGUE_ID = np.array([p.product_id for p in CATALOGUE], dtype=object)
+_CATALOGUE_NAME = np.array([p.name for p in CATALOGUE], dtype=object)
+_CATALOGUE_CATEGORY_NAME = np.array([p.category for p in CATALOGUE], dtype=object)
 _CATALOGUE_CATEGORY = np.array([CATEGORIES.index(p.category) for p in CATALOGUE], dtype=np.intp)
 
 
@@ -669,7 +683,6 @@ def _assemble(checked: _Checked, stats: CleanStats) -> CleanResult:
     age = np.where(np.isnan(checked.age), fill_age(stats), checked.age)[keep].astype(np.int32)
     product = checked.product[keep]
     total = checked.total[keep]
-    catalogue = [CATALOGUE[i] for i in product.tolist()]
     columns: dict[str, Any] = {
         "row_key": checked.text["row_key"][keep],
         "CustomerID": checked.text["CustomerID"][keep],
@@ -680,10 +693,10 @@ def _assemble(checked: _Checked, stats: CleanStats) -> CleanResult:
         "Quantity": checked.quantity[keep].astype(np.int32),
         "TotalAmount": total,
         "TotalAmountNormalized": normalise_totals(total, stats),
-        "ProductID": _objects([p.product_id for p in catalogue]),
-        "ProductName": _objects([p.name for p in catalogue]),
-        "Category": _objects([p.category for p in catalogue]),
-        "Price": np.array([p.price for p in catalogue], dtype=np.float64),
+        "ProductID": _CATALOGUE_ID[product],
+        "ProductName": _CATALOGUE_NAME[product],
+        "Category": _CATALOGUE_CATEGORY_NAME[product],
+        "Price": _CATALOGUE_PRICE[product],
         "ShippingAddress": checked.text["ShippingAddress"][keep],
     }
     for f in DATE_FIELDS:

@@ -134,6 +134,7 @@ def run_pipeline(
             {
                 "quarantined": counts.quarantined,
                 "duplicates": counts.duplicates,
+                "quarantined_by_reason": counts.quarantined_by_reason,
                 "stats": asdict(counts.stats),
             },
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from pyspark import StorageLevel
@@ -15,6 +16,7 @@ from pipeline.clean import CleanStats, clean_batch, parse_lines, stat_inputs
 from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES, FIELDS
 from pipeline.settings import Settings
 
+DEFAULT_AGE_MEDIAN = 40.0  # only when no row has a usable Age
 QUARANTINE_FIELDS = tuple(f"q_{name}" for name in FIELDS)
 STAGED_DDL = ", ".join(
     ["`kind` STRING"]
@@ -24,6 +26,9 @@ STAGED_DDL = ", ".join(
 STAGED_COLUMNS = ("kind", *CLEAN_COLUMNS, *QUARANTINE_FIELDS, "raw", "reason")
 
 
+ROWS_PER_PARTITION = 250_000  # one partition is one pandas batch: bound its memory
+
+
 @dataclass(frozen=True)
 class TransformCounts:
     raw: int
@@ -31,10 +36,11 @@ class TransformCounts:
     quarantined: int
     duplicates: int
     stats: CleanStats
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
 
 
-def compute_stats(raw: DataFrame) -> CleanStats:
-    """The global statistics the cleaner needs, from the same parsing rules, in one pass."""
+def compute_stats(raw: DataFrame) -> tuple[CleanStats, int]:
+    """The cleaner's global statistics, from the same parsing rules, plus the row count."""
 
     def inputs(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
@@ -46,14 +52,16 @@ def compute_stats(raw: DataFrame) -> CleanStats:
             F.median("Age").alias("age"),
             F.min("TotalAmount").alias("lo"),
             F.max("TotalAmount").alias("hi"),
+            F.count(F.lit(1)).alias("rows"),
         )
         .first()
     )
-    return CleanStats(
-        age_median=float(row["age"]) if row["age"] is not None else 40.0,
+    stats = CleanStats(
+        age_median=float(row["age"]) if row["age"] is not None else DEFAULT_AGE_MEDIAN,
         total_min=float(row["lo"]) if row["lo"] is not None else 0.0,
         total_max=float(row["hi"]) if row["hi"] is not None else 0.0,
     )
+    return stats, int(row["rows"])
 
 
 def _blank(columns: tuple[str, ...], rows: int) -> pd.DataFrame:
@@ -87,18 +95,24 @@ def staged_batches(stats: CleanStats) -> Callable[[Iterator[pd.DataFrame]], Iter
 
 def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
     raw = read_raw(spark, settings)
-    stats = compute_stats(raw)
+    stats, rows = compute_stats(raw)
+    partitions = max(settings.shuffle_partitions, math.ceil(rows / ROWS_PER_PARTITION))
     # All copies of a row_key meet in one partition, and a partition is one Arrow batch, so the
     # cleaner's own duplicate rule sees them together.
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "0")
-    by_key = raw.repartition(settings.shuffle_partitions, F.get_json_object("value", "$.row_key"))
+    by_key = raw.repartition(partitions, F.get_json_object("value", "$.row_key"))
     staged = by_key.mapInPandas(staged_batches(stats), STAGED_DDL).persist(
         StorageLevel.MEMORY_AND_DISK
     )
     try:
-        counts = {r["kind"]: r["count"] for r in staged.groupBy("kind").count().collect()}
-        staged.filter("kind = 'clean'").select(*CLEAN_COLUMNS).write.mode("overwrite").parquet(
-            settings.clean
+        tally = staged.groupBy("kind", "reason").count().collect()
+        clean = staged.filter("kind = 'clean'").select(*CLEAN_COLUMNS)
+        (
+            clean.withColumn("order_month", F.date_format("OrderDate", "yyyy-MM"))
+            .write.mode("overwrite")
+            .option("partitionOverwriteMode", "static")  # a run replaces the whole output
+            .partitionBy("order_month")
+            .parquet(settings.clean)
         )
         quarantine = staged.filter("kind = 'quarantine'").select(
             *[F.col(q).alias(f) for q, f in zip(QUARANTINE_FIELDS, FIELDS, strict=True)],
@@ -108,10 +122,14 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
         quarantine.write.mode("overwrite").parquet(settings.quarantine)
     finally:
         staged.unpersist()
+    kinds: dict[str, int] = {}
+    for row in tally:
+        kinds[row["kind"]] = kinds.get(row["kind"], 0) + row["count"]
     return TransformCounts(
-        raw=sum(counts.values()),
-        clean=counts.get("clean", 0),
-        quarantined=counts.get("quarantine", 0),
-        duplicates=counts.get("duplicate", 0),
+        raw=sum(kinds.values()),
+        clean=kinds.get("clean", 0),
+        quarantined=kinds.get("quarantine", 0),
+        duplicates=kinds.get("duplicate", 0),
         stats=stats,
+        quarantined_by_reason={r["reason"]: r["count"] for r in tally if r["kind"] == "quarantine"},
     )
