@@ -12,7 +12,7 @@ import socket
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,8 @@ from pathlib import Path
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 
+from pipeline.hbase_codec import SALT_BUCKETS
+from pipeline.schema import FAMILIES
 from stack.engine import ensure_engine
 from stack.images import prepare
 
@@ -239,6 +241,14 @@ class HBaseService(Service):
         out, _ = self.container.get_logs()
         return b"Master has completed initialization" in out
 
+    def create_presplit_table(self, table: str, families: Iterable[str], regions: int) -> None:
+        """HBase's own RegionSplitter: happybase (thrift1) cannot pass split keys."""
+        command = ["/opt/service/start.sh", "presplit", table, str(regions), ":".join(families)]
+        code, output = self.container.get_wrapped_container().exec_run(command)
+        if code != 0:
+            tail = output.decode(errors="replace").splitlines()[-15:]
+            raise ServiceFailed(f"pre-splitting {table} failed ({code}):\n" + "\n".join(tail))
+
 
 class ThriftService(Service):
     name = "thrift"
@@ -293,10 +303,12 @@ def running_stack(
     log_dir: Path | None = None,
     services: tuple[str, ...] = ("kafka", "hdfs", "hbase"),
     progress: Callable[[str], None] = lambda _: None,
+    presplit_tables: tuple[str, ...] = ("customer_orders",),
 ) -> Iterator[Endpoints]:
     """Build what is missing, start the requested services, yield their endpoints, stop them.
 
-    "hbase" brings HDFS (its root dir) and the Thrift server with it.
+    "hbase" brings HDFS (its root dir) and the Thrift server with it, and creates
+    `presplit_tables` split on the row-key salt (see pipeline.hbase_codec).
     """
     client = ensure_engine()
     progress("preparing images (first run: Java base image, Maven jars, service images)")
@@ -322,6 +334,9 @@ def running_stack(
             progress(f"hbase ready in {hbase.startup_seconds:.1f}s")
             thrift = _started(stack, ThriftService(images["hbase"], run_dir, hbase)).wait()
             progress(f"thrift ready in {thrift.startup_seconds:.1f}s at {LOOPBACK}:{thrift.port}")
+            for table in presplit_tables:
+                hbase.create_presplit_table(table, FAMILIES, SALT_BUCKETS)
+                progress(f"created {table} pre-split into {SALT_BUCKETS} regions")
         if kafka and not kafka.startup_seconds:
             kafka.wait()
             progress(f"kafka ready in {kafka.startup_seconds:.1f}s at {kafka.bootstrap}")

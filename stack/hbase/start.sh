@@ -1,5 +1,6 @@
 #!/bin/bash
-# HBase standalone (master + region server + ZooKeeper in one JVM), or its Thrift (thrift1) server.
+# HBase standalone (master + region server + ZooKeeper in one JVM), its Thrift (thrift1) server,
+# or a one-off: create a table pre-split into REGIONS by a leading hex digit (HexStringSplit).
 set -euo pipefail
 CP='/conf:/opt/service/lib/*'
 # Java 17: the flags HBase's own bin/hbase adds.
@@ -16,5 +17,7 @@ case "${1:-master}" in
   master) exec java -Xmx1g "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.master.HMaster start ;;
   thrift) exec java -Xmx512m "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.thrift.ThriftServer \
             -p "$2" --bind 127.0.0.1 start ;;
-  *) echo "usage: start.sh master | thrift PORT" >&2; exit 2 ;;
+  presplit) exec java -Xmx256m "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.util.RegionSplitter \
+            "$2" HexStringSplit -c "$3" -f "$4" ;;
+  *) echo "usage: start.sh master | thrift PORT | presplit TABLE REGIONS FAMILY:FAMILY" >&2; exit 2 ;;
 esac

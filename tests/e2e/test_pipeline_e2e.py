@@ -116,3 +116,14 @@ def test_dashboard_serves_what_hbase_holds(exact_run) -> None:
     truth = read_truth(settings.output_dir / "generated")
     assert summary["kpis"]["orders"] == ROWS
     assert summary["kpis"]["revenue"] == pytest.approx(truth["TotalAmount"].sum(), rel=1e-9)
+
+
+def test_orders_table_is_presplit_on_the_salt_and_rows_spread_over_it(exact_run) -> None:
+    settings, _ = exact_run
+    connection = hbase_table.connect(settings.thrift_host, settings.thrift_port)
+    try:
+        regions = connection.table(settings.hbase_table).regions()
+    finally:
+        connection.close()
+    starts = sorted(r["start_key"][:1] for r in regions if r["start_key"])
+    assert starts == hbase_codec.split_points()
