@@ -136,6 +136,14 @@ def parse_lines(lines: pd.Series | Iterable[Any]) -> pd.DataFrame:
 
     Never raises: a line that is not a JSON object keeps its text in `raw` and gets a reason code.
     """
+    return pd.DataFrame(_parse_columns(lines), columns=list(_RAW_COLUMNS))
+
+
+_RAW_COLUMNS: tuple[str, ...] = (*FIELDS, "raw", "parse_error")
+
+
+def _parse_columns(lines: pd.Series | Iterable[Any]) -> dict[str, np.ndarray]:
+    """parse_lines' columns as object arrays (clean_lines skips building the frame)."""
     values = lines.tolist() if isinstance(lines, pd.Series) else list(lines)
     rows, raws, errors = _parse_all(values)
     n = len(values)
@@ -143,7 +151,7 @@ def parse_lines(lines: pd.Series | Iterable[Any]) -> pd.DataFrame:
     data = {f: np.fromiter(c, dtype=object, count=n) for f, c in zip(FIELDS, columns, strict=True)}
     data["raw"] = np.fromiter(raws, dtype=object, count=n)
     data["parse_error"] = np.fromiter(errors, dtype=object, count=n)
-    return pd.DataFrame(data, columns=[*FIELDS, "raw", "parse_error"])
+    return data
 
 
 def _parse_all(values: list[Any]) -> tuple[list[tuple[Any, ...]], list[Any], list[str | None]]:
@@ -206,10 +214,10 @@ def _safe_text(text: str) -> str:
 # Field converters: value -> (clean value, status). Distinct values are converted once per batch.
 
 
-def _odd(values: np.ndarray, allowed: tuple[type, ...]) -> np.ndarray:
-    """Mask of the values whose type is not one of `allowed` (C speed: no Python loop)."""
-    types = np.fromiter(map(type, values), dtype=object, count=len(values))
-    return ~pd.Series(types, dtype=object).isin(allowed).to_numpy()
+def _odd(values: np.ndarray, allowed: frozenset[type]) -> np.ndarray:
+    """Mask of the values whose type is not in `allowed` (C speed: no Python-level loop)."""
+    known = map(allowed.__contains__, map(type, values))
+    return ~np.fromiter(known, dtype=bool, count=len(values))
 
 
 def _factorize(values: np.ndarray, convert: Callable[[Any], tuple[Any, int]]) -> tuple:
@@ -235,12 +243,13 @@ def _factorize(values: np.ndarray, convert: Callable[[Any], tuple[Any, int]]) ->
     return codes, converted, statuses
 
 
-_HASHABLE_SCALARS: tuple[type, ...] = (str, int, float, type(None))
+_HASHABLE_SCALARS = frozenset({str, int, float, type(None)})
+_STRINGS = frozenset({str})
 
 
 def _text_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """_text over a column: vectorised for ASCII strings, one by one for anything else."""
-    odd = _odd(values, (str,))
+    odd = _odd(values, _STRINGS)
     strings = values
     if odd.any():
         strings = values.copy()
@@ -477,7 +486,7 @@ def age_groups(ages: Any) -> np.ndarray:
 class _Checked:
     """Per-row outcome of the rules that need no global statistics."""
 
-    raw: pd.DataFrame
+    raw: dict[str, np.ndarray]  # the parsed columns
     reason: np.ndarray  # object: None for rows that pass
     passed: np.ndarray  # bool
     keep: np.ndarray  # bool: passes and is the first row with its row_key
@@ -504,25 +513,25 @@ class _Reasons:
             self.bad |= new
 
 
-def _require_columns(raw: pd.DataFrame) -> None:
-    missing = [c for c in (*FIELDS, "raw", "parse_error") if c not in raw.columns]
+def _columns_of(raw: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The parsed columns of a parse_lines frame, checked first so a wrong input fails clearly."""
+    missing = [c for c in _RAW_COLUMNS if c not in raw.columns]
     if missing:
         raise ValueError(
             f"clean: input frame lacks columns {missing}; present: {list(raw.columns)}. "
             "Hint: pass the output of parse_lines()."
         )
+    return {c: raw[c].to_numpy(dtype=object) for c in _RAW_COLUMNS}
 
 
-def _check(raw: pd.DataFrame) -> _Checked:
-    _require_columns(raw)
-    n = len(raw)
+def _check(columns: dict[str, np.ndarray]) -> _Checked:
+    n = len(columns["raw"])
     reasons = _Reasons(n)
-    parse_error = raw["parse_error"].to_numpy(dtype=object)
+    parse_error = columns["parse_error"]
     failed = np.array([isinstance(e, str) and e != "" for e in parse_error], dtype=bool)
     reasons.code[failed] = parse_error[failed]
     reasons.bad |= failed
 
-    columns = {f: raw[f].to_numpy(dtype=object) for f in FIELDS}
     status: dict[str, np.ndarray] = {}
     text: dict[str, np.ndarray] = {}
     for f in TEXT_FIELDS:
@@ -553,58 +562,17 @@ def _check(raw: pd.DataFrame) -> _Checked:
     reasons.flag(status["Country"] == MISSING, "missing_country")
     reasons.flag(status["Country"] == INVALID, "unknown_country")
 
-    # Product: id and name must agree; either alone identifies the product.
-    has_id, has_name = status["ProductID"] == OK, status["ProductName"] == OK
-    reasons.flag(status["ProductID"] == INVALID, "unknown_product_id")
-    reasons.flag(status["ProductName"] == INVALID, "unknown_product_name")
-    reasons.flag(~has_id & ~has_name, "missing_product")
-    reasons.flag(has_id & has_name & (by_id != by_name), "product_mismatch")
-    product = np.where(has_id, by_id, by_name)
-    known = has_id | has_name
-    safe_product = np.where(known, product, 0)
-    reasons.flag(status["Category"] == INVALID, "unknown_category")
-    reasons.flag(
-        known & (status["Category"] == OK) & (category != _CATALOGUE_CATEGORY[safe_product]),
-        "category_mismatch",
-    )
-    price = _CATALOGUE_PRICE[safe_product]
-    reasons.flag(
-        known & (status["Price"] == OK) & ~(np.abs(price_raw - price) < 0.005), "price_mismatch"
-    )
-
-    # Quantity: recover from TotalAmount / Price only when that reproduces TotalAmount exactly.
-    with np.errstate(invalid="ignore", over="ignore"):
-        derived = np.rint(total_raw / price)
-        derivable = (
-            (status["TotalAmount"] == OK)
-            & (derived >= 1)
-            & (derived <= QUANTITY_MAX)
-            & (np.round(derived * price, 2) == np.round(total_raw, 2))
-        )
-    quantity = np.where(status["Quantity"] == OK, quantity, np.where(derivable, derived, np.nan))
-    unrepaired = (status["Quantity"] != OK) & ~derivable
-    reasons.flag(unrepaired & (status["Quantity"] == MISSING), "missing_quantity")
-    reasons.flag(unrepaired & (status["Quantity"] == INVALID), "invalid_quantity")
+    product, price = _resolve_product(status, by_id, by_name, category, price_raw, reasons)
+    quantity = _resolve_quantity(status, quantity, total_raw, price, reasons)
     total = np.round(quantity * price, 2)
-
-    for f in DATE_FIELDS:
-        for code, problem in (
-            (MISSING, "missing"),
-            (INVALID, "invalid"),
-            (IMPOSSIBLE, "impossible"),
-            (AMBIGUOUS, "ambiguous"),
-        ):
-            reasons.flag(status[f] == code, f"{problem}_{SNAKE[f]}")
-    registered, ordered, shipped = (dates[f] for f in DATE_FIELDS)
-    reasons.flag(ordered < registered, "order_before_registration")
-    reasons.flag(shipped < ordered, "shipped_before_order")
+    _check_dates(status, dates, reasons)
 
     passed = ~reasons.bad
     keep = passed.copy()
     if passed.any():
         keep[passed] = ~pd.Series(text["row_key"][passed]).duplicated(keep="first").to_numpy()
     return _Checked(
-        raw=raw,
+        raw=columns,
         reason=reasons.code,
         passed=passed,
         keep=keep,
@@ -618,6 +586,68 @@ def _check(raw: pd.DataFrame) -> _Checked:
     )
 
 
+_Statuses = dict[str, np.ndarray]
+
+
+def _resolve_product(
+    status: _Statuses,
+    by_id: np.ndarray,
+    by_name: np.ndarray,
+    category: np.ndarray,
+    price_raw: np.ndarray,
+    reasons: _Reasons,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Catalogue index and price per row: id and name must agree; either alone identifies it."""
+    has_id, has_name = status["ProductID"] == OK, status["ProductName"] == OK
+    reasons.flag(status["ProductID"] == INVALID, "unknown_product_id")
+    reasons.flag(status["ProductName"] == INVALID, "unknown_product_name")
+    reasons.flag(~has_id & ~has_name, "missing_product")
+    reasons.flag(has_id & has_name & (by_id != by_name), "product_mismatch")
+    known = has_id | has_name
+    product = np.where(has_id, by_id, np.where(known, by_name, 0))
+    reasons.flag(status["Category"] == INVALID, "unknown_category")
+    given_category = known & (status["Category"] == OK)
+    reasons.flag(given_category & (category != _CATALOGUE_CATEGORY[product]), "category_mismatch")
+    price = _CATALOGUE_PRICE[product]
+    given_price = known & (status["Price"] == OK)
+    reasons.flag(given_price & ~(np.abs(price_raw - price) < 0.005), "price_mismatch")
+    return product, price
+
+
+def _resolve_quantity(
+    status: _Statuses,
+    quantity: np.ndarray,
+    total_raw: np.ndarray,
+    price: np.ndarray,
+    reasons: _Reasons,
+) -> np.ndarray:
+    """Quantity, recovered as TotalAmount / Price only when that reproduces TotalAmount exactly."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        derived = np.rint(total_raw / price)
+        derivable = (
+            (status["TotalAmount"] == OK)
+            & (derived >= 1)
+            & (derived <= QUANTITY_MAX)
+            & (np.round(derived * price, 2) == np.round(total_raw, 2))
+        )
+    given = status["Quantity"] == OK
+    unrepaired = ~given & ~derivable
+    reasons.flag(unrepaired & (status["Quantity"] == MISSING), "missing_quantity")
+    reasons.flag(unrepaired & (status["Quantity"] == INVALID), "invalid_quantity")
+    return np.where(given, quantity, np.where(derivable, derived, np.nan))
+
+
+def _check_dates(status: _Statuses, dates: dict[str, np.ndarray], reasons: _Reasons) -> None:
+    problems = ((MISSING, "missing"), (INVALID, "invalid"), (IMPOSSIBLE, "impossible"),
+                (AMBIGUOUS, "ambiguous"))  # fmt: skip
+    for f in DATE_FIELDS:
+        for code, problem in problems:
+            reasons.flag(status[f] == code, f"{problem}_{SNAKE[f]}")
+    registered, ordered, shipped = (dates[f] for f in DATE_FIELDS)
+    reasons.flag(ordered < registered, "order_before_registration")
+    reasons.flag(shipped < ordered, "shipped_before_order")
+
+
 # --------------------------------------------------------------------------------------------
 # Statistics
 
@@ -627,7 +657,7 @@ def stat_inputs(raw: pd.DataFrame) -> pd.DataFrame:
 
     Spark aggregates these per partition (median Age, min/max TotalAmount) with the same rules.
     """
-    return _stat_frame(_check(raw))
+    return _stat_frame(_check(_columns_of(raw)))
 
 
 def _stat_frame(checked: _Checked) -> pd.DataFrame:
@@ -636,10 +666,13 @@ def _stat_frame(checked: _Checked) -> pd.DataFrame:
 
 def compute_stats(inputs: pd.DataFrame) -> CleanStats:
     """Median of non-null Age; min/max of non-null TotalAmount; safe defaults when empty."""
-    ages = inputs["Age"].dropna()
-    totals = inputs["TotalAmount"].dropna()
+    return _stats(inputs["Age"].to_numpy(np.float64), inputs["TotalAmount"].to_numpy(np.float64))
+
+
+def _stats(ages: np.ndarray, totals: np.ndarray) -> CleanStats:
+    ages, totals = ages[~np.isnan(ages)], totals[~np.isnan(totals)]
     return CleanStats(
-        age_median=float(ages.median()) if len(ages) else DEFAULT_AGE_MEDIAN,
+        age_median=float(np.median(ages)) if len(ages) else DEFAULT_AGE_MEDIAN,
         total_min=float(totals.min()) if len(totals) else 0.0,
         total_max=float(totals.max()) if len(totals) else 0.0,
     )
@@ -666,14 +699,14 @@ def normalise_totals(totals: Any, stats: CleanStats) -> np.ndarray:
 
 def clean_batch(raw: pd.DataFrame, stats: CleanStats) -> CleanResult:
     """Apply the rule set to a parsed batch (output of parse_lines) with global statistics."""
-    return _assemble(_check(raw), stats)
+    return _assemble(_check(_columns_of(raw)), stats)
 
 
 def clean_lines(lines: pd.Series | Iterable[Any], stats: CleanStats | None = None) -> CleanResult:
     """Parse, compute the statistics from this batch when none are given, and clean."""
-    checked = _check(parse_lines(lines))
+    checked = _check(_parse_columns(lines))
     if stats is None:
-        stats = compute_stats(_stat_frame(checked))
+        stats = _stats(checked.age, checked.total)
     return _assemble(checked, stats)
 
 
@@ -705,8 +738,8 @@ def _assemble(checked: _Checked, stats: CleanStats) -> CleanResult:
 
     rejected = ~passed
     raw = checked.raw
-    quarantine = {f: [_as_text(v) for v in raw[f].to_numpy()[rejected]] for f in FIELDS}
-    quarantine["raw"] = raw["raw"].to_numpy()[rejected].tolist()
+    quarantine = {f: [_as_text(v) for v in raw[f][rejected]] for f in FIELDS}
+    quarantine["raw"] = raw["raw"][rejected].tolist()
     quarantine["reason"] = checked.reason[rejected].tolist()
     return CleanResult(
         clean=clean,

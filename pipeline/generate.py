@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from faker import Faker
+from tqdm import tqdm
 
 from pipeline.clean import age_groups
 from pipeline.schema import AGE_MAX, AGE_MIN, CATALOGUE, CLEAN_COLUMNS, COUNTRIES, FIELDS
@@ -351,7 +352,7 @@ def _clean_lines(truth: pd.DataFrame, values: dict[str, np.ndarray]) -> list[str
 # Error injection (per erroneous row, on a plain dict record)
 
 
-def record_of(row: dict[str, Any]) -> dict[str, Any]:
+def _record_of(row: dict[str, Any]) -> dict[str, Any]:
     """A clean row (truth columns) as a raw record: row_key first, JSON-ready values."""
     record = {"row_key": row["row_key"]}
     for f in FIELDS:
@@ -442,7 +443,9 @@ def _mismatched_total(total: float, price: float, rnd: random.Random) -> float:
     return out if out > 0 and abs(out - total) >= 0.01 else round(total + 1.0, 2)
 
 
-def inject(record: dict[str, Any], kind: str, rnd: random.Random, avoid: frozenset = frozenset()):
+def inject(
+    record: dict[str, Any], kind: str, rnd: random.Random, avoid: frozenset[str] = frozenset()
+) -> str | None:
     """Apply one field-level error of `kind` to `record` in place; return the field it touched.
 
     Returns None (record unchanged) when the kind has no field outside the groups in `avoid`.
@@ -567,7 +570,7 @@ def generate_orders(
         records = truth.iloc[erroneous][list(CLEAN_COLUMNS)].to_dict("records")
         for i, row in zip(erroneous.tolist(), records, strict=True):
             kinds = _draw_kinds(rnd)
-            out, fields = dirty_lines(record_of(row), kinds, rnd)
+            out, fields = dirty_lines(_record_of(row), kinds, rnd)
             kept = [(k, f) for k, f in zip(kinds, fields, strict=True) if k in ROW_KINDS or f]
             errors[i] = tuple(k for k, _ in kept)
             error_fields[i] = tuple(f for _, f in kept)
@@ -576,9 +579,8 @@ def generate_orders(
     truth["errors"] = errors
     truth["error_fields"] = error_fields
     if extra:
-        merged = [(float(i), line) for i, line in enumerate(lines)] + extra
-        merged.sort(key=lambda pair: pair[0])
-        lines = [line for _, line in merged]
+        order = np.argsort([*range(len(lines)), *(at for at, _ in extra)], kind="stable")
+        lines = _objects(lines + [line for _, line in extra])[order].tolist()
     return Orders(lines=lines, truth=truth)
 
 
@@ -607,8 +609,6 @@ def write_orders(
     progress: bool = True,
 ) -> GenerateSummary:
     """Write output/orders.jsonl and output/truth-NNNNN.parquet (one per chunk): the only I/O."""
-    from tqdm import tqdm
-
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     for stale in output.glob("truth-*.parquet"):

@@ -10,6 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs every property 1,000 times; "dev" keeps local runs quick.
+settings.register_profile("ci", max_examples=1000, deadline=None)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 OUTPUT = Path(os.environ.get("PIPELINE_TEST_OUTPUT", "build/test-output/local")).resolve()
 

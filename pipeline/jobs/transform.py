@@ -12,11 +12,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipeline.adapters.raw_store import read_raw
-from pipeline.clean import CleanStats, clean_batch, parse_lines, stat_inputs
+from pipeline.clean import DEFAULT_AGE_MEDIAN, CleanStats, clean_batch, parse_lines, stat_inputs
 from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES, FIELDS
 from pipeline.settings import Settings
 
-DEFAULT_AGE_MEDIAN = 40.0  # only when no row has a usable Age
 QUARANTINE_FIELDS = tuple(f"q_{name}" for name in FIELDS)
 STAGED_DDL = ", ".join(
     ["`kind` STRING"]

@@ -1,0 +1,446 @@
+"""The cleaning rule set: one example per rule, then properties over arbitrary and dirty input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
+from strategies import ANY_BATCHES, ARBITRARY_LINES, clean_batches, dirty_batches, single_typos
+
+from pipeline.clean import (
+    QUANTITY_MAX,
+    REASONS,
+    CleanStats,
+    age_groups,
+    clean_batch,
+    clean_lines,
+    compute_stats,
+    fill_age,
+    parse_lines,
+    stat_inputs,
+    to_lines,
+)
+from pipeline.schema import (
+    AGE_GROUPS,
+    AGE_MAX,
+    AGE_MIN,
+    CATALOGUE,
+    CATEGORIES,
+    CLEAN_COLUMNS,
+    COUNTRIES,
+    FIELDS,
+    QUARANTINE_COLUMNS,
+)
+
+pytestmark = pytest.mark.unit
+
+ABSENT = object()
+STATS = CleanStats(age_median=40.0, total_min=0.0, total_max=1000.0)
+
+
+def record(**overrides: Any) -> dict[str, Any]:
+    """A valid raw record (Wireless Mouse x 2); ABSENT drops a key."""
+    base = {
+        "row_key": "a",
+        "CustomerID": "C1",
+        "Name": "Ada Lovelace",
+        "Age": 36,
+        "Country": "United Kingdom",
+        "RegistrationDate": "2023-01-10",
+        "OrderDate": "2024-03-15",
+        "Quantity": 2,
+        "TotalAmount": 49.98,
+        "ProductID": "P001",
+        "ProductName": "Wireless Mouse",
+        "Category": "Electronics",
+        "Price": 24.99,
+        "ShippingAddress": "1 Analytical Way, London",
+        "ShippingDate": "2024-03-18",
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not ABSENT}
+
+
+def line(**overrides: Any) -> str:
+    return json.dumps(record(**overrides))
+
+
+def cleaned(*lines: str, stats: CleanStats = STATS) -> pd.DataFrame:
+    return clean_lines(pd.Series(lines, dtype=object), stats).clean
+
+
+def reasons(*lines: str) -> list[str]:
+    return clean_lines(list(lines), STATS).quarantine["reason"].tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+# Examples, one rule at a time
+
+
+def test_a_valid_record_becomes_one_typed_clean_row() -> None:
+    result = clean_lines([line()], STATS)
+    expected = pd.DataFrame(
+        {
+            "row_key": ["a"],
+            "CustomerID": ["C1"],
+            "Name": ["Ada Lovelace"],
+            "Age": np.array([36], dtype=np.int32),
+            "AgeGroup": ["35-44"],
+            "Country": ["United Kingdom"],
+            "RegistrationDate": [dt.date(2023, 1, 10)],
+            "OrderDate": [dt.date(2024, 3, 15)],
+            "Quantity": np.array([2], dtype=np.int32),
+            "TotalAmount": [49.98],
+            "TotalAmountNormalized": [0.04998],
+            "ProductID": ["P001"],
+            "ProductName": ["Wireless Mouse"],
+            "Category": ["Electronics"],
+            "Price": [24.99],
+            "ShippingAddress": ["1 Analytical Way, London"],
+            "ShippingDate": [dt.date(2024, 3, 18)],
+        }
+    )
+    assert_frame_equal(result.clean, expected)
+    assert result.quarantine.empty and list(result.quarantine.columns) == list(QUARANTINE_COLUMNS)
+    assert result.duplicates == 0
+
+
+@pytest.mark.parametrize(
+    ("age", "group"),
+    [(18, "18-24"), (24, "18-24"), (25, "25-34"), (44, "35-44"), (64, "55-64"), (65, "65+"),
+     (100, "65+")],
+)  # fmt: skip
+def test_age_group_follows_the_schema_bounds(age: int, group: str) -> None:
+    assert age_groups([age]).tolist() == [group]
+    assert cleaned(line(Age=age))["AgeGroup"].tolist() == [group]
+
+
+@pytest.mark.parametrize("age", [None, ABSENT, "", "abc", -3, 0, 17, 101, 250, 36.5, "N/A"])
+def test_missing_or_invalid_age_gets_the_median_rounded_half_up(age: Any) -> None:
+    out = cleaned(line(Age=age), stats=CleanStats(41.5, 0.0, 100.0))
+    assert_frame_equal(
+        out[["Age", "AgeGroup"]],
+        pd.DataFrame({"Age": np.array([42], dtype=np.int32), "AgeGroup": ["35-44"]}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "value"),
+    [("Age", " 42 ", 42), ("Age", "42", 42), ("Age", "42.0", 42), ("Quantity", "2", 2),
+     ("Price", "$24.99", 24.99), ("Price", "24.990", 24.99), ("TotalAmount", "$49.98", 49.98)],
+)  # fmt: skip
+def test_numbers_written_as_text_are_read(field: str, text: str, value: float) -> None:
+    assert cleaned(line(**{field: text}))[field].tolist() == [value]
+
+
+def test_thousands_separators_and_currency_signs_are_read() -> None:
+    # Espresso Machine (349.00) x 4 = 1,396.00
+    out = cleaned(line(ProductID="P011", ProductName="Espresso Machine", Category="Home & Kitchen",
+                       Price="$349.00", Quantity=4, TotalAmount="$1,396.00"))  # fmt: skip
+    assert_frame_equal(
+        out[["Price", "TotalAmount"]], pd.DataFrame({"Price": [349.0], "TotalAmount": [1396.0]})
+    )
+
+
+@pytest.mark.parametrize(
+    ("typo", "country"),
+    [("germny", "Germany"), ("Grmany", "Germany"), ("GERMANY", "Germany"), (" France ", "France"),
+     ("Untied States", "United States"), ("United  Kingdom", "United Kingdom"),
+     ("Sweeden", "Sweden"), ("Brazi", "Brazil"), ("Swtizerland", "Switzerland")],
+)  # fmt: skip
+def test_country_typos_map_back_to_the_vocabulary(typo: str, country: str) -> None:
+    assert cleaned(line(Country=typo))["Country"].tolist() == [country]
+
+
+@pytest.mark.parametrize(
+    ("country", "reason"),
+    [("Atlantis", "unknown_country"), ("Gmny", "unknown_country"), (None, "missing_country"),
+     (ABSENT, "missing_country"), ("  ", "missing_country"), (["Germany"], "wrong_type_country")],
+)  # fmt: skip
+def test_unknown_or_missing_country_is_quarantined(country: Any, reason: str) -> None:
+    assert reasons(line(Country=country)) == [reason]
+
+
+def test_category_and_product_typos_map_back() -> None:
+    out = cleaned(line(Category="electronic", ProductName="Wireles Mouse"))
+    assert_frame_equal(
+        out[["ProductName", "Category"]],
+        pd.DataFrame({"ProductName": ["Wireless Mouse"], "Category": ["Electronics"]}),
+    )
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [{"Category": None}, {"Price": ABSENT}, {"Price": 0}, {"Price": -24.99}, {"Price": "abc"},
+     {"ProductName": None}, {"ProductID": ABSENT}],
+)  # fmt: skip
+def test_missing_product_attributes_are_restored_from_the_catalogue(missing: dict) -> None:
+    out = cleaned(line(**missing))
+    assert_frame_equal(
+        out[["ProductID", "ProductName", "Category", "Price"]],
+        pd.DataFrame({"ProductID": ["P001"], "ProductName": ["Wireless Mouse"],
+                      "Category": ["Electronics"], "Price": [24.99]}),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [({"ProductID": "P002"}, "product_mismatch"),
+     ({"Category": "Books"}, "category_mismatch"),
+     ({"Category": "Gadgets"}, "unknown_category"),
+     ({"Price": 19.99}, "price_mismatch"),
+     ({"ProductID": "P999"}, "unknown_product_id"),
+     ({"ProductName": "Flux Capacitor"}, "unknown_product_name"),
+     ({"ProductID": None, "ProductName": None}, "missing_product")],
+)  # fmt: skip
+def test_inconsistent_or_unknown_products_are_quarantined(overrides: dict, reason: str) -> None:
+    assert reasons(line(**overrides)) == [reason]
+
+
+@pytest.mark.parametrize("quantity", [None, ABSENT, 0, -2, "two", 2.5, QUANTITY_MAX + 1])
+def test_a_bad_quantity_is_recovered_from_total_and_price(quantity: Any) -> None:
+    assert cleaned(line(Quantity=quantity))["Quantity"].tolist() == [2]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "total", "reason"),
+    [(0, 50.00, "invalid_quantity"), (None, None, "missing_quantity"),
+     (-1, "abc", "invalid_quantity"), (ABSENT, 12.0, "missing_quantity")],
+)  # fmt: skip
+def test_an_unrecoverable_quantity_is_quarantined(quantity: Any, total: Any, reason: str) -> None:
+    assert reasons(line(Quantity=quantity, TotalAmount=total)) == [reason]
+
+
+@pytest.mark.parametrize("total", [None, ABSENT, 10.0, "abc", -49.98, 0])
+def test_total_amount_is_recomputed_from_quantity_and_price(total: Any) -> None:
+    assert cleaned(line(TotalAmount=total))["TotalAmount"].tolist() == [49.98]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2024-03-15", "2024-3-15", "2024/03/15", "15.03.2024", "03/15/2024", "15/03/2024",
+     "March 15, 2024", "15 March 2024", "15 Mar 2024", "Mar. 15 2024", " 2024-03-15 "],
+)  # fmt: skip
+def test_documented_date_formats_are_read(text: str) -> None:
+    assert cleaned(line(OrderDate=text))["OrderDate"].tolist() == [dt.date(2024, 3, 15)]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("2024-02-30", "impossible_order_date"), ("2024-13-01", "impossible_order_date"),
+     ("2024-00-10", "impossible_order_date"), ("03/04/2024", "ambiguous_order_date"),
+     ("yesterday", "invalid_order_date"), ("Smarch 3, 2024", "invalid_order_date"),
+     ("", "missing_order_date"), (None, "missing_order_date"), (20240315, "wrong_type_order_date")],
+)  # fmt: skip
+def test_unreadable_dates_are_quarantined(text: Any, reason: str) -> None:
+    assert reasons(line(OrderDate=text)) == [reason]
+
+
+def test_dates_out_of_order_are_quarantined_not_swapped() -> None:
+    assert reasons(
+        line(row_key="a", ShippingDate="2024-03-14"),
+        line(row_key="b", RegistrationDate="2024-03-16"),
+    ) == ["shipped_before_order", "order_before_registration"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("{bad", "malformed_json"), ('{"row_key": "a"} extra', "malformed_json"),
+     ("", "malformed_json"), ("[1, 2]", "not_an_object"), ("42", "not_an_object"),
+     ('"{}"', "not_an_object"), (None, "not_text")],
+)  # fmt: skip
+def test_lines_that_are_not_json_objects_are_quarantined_with_their_text(
+    text: Any, reason: str
+) -> None:
+    quarantine = clean_lines([text], STATS).quarantine
+    assert quarantine[["raw", "reason"]].values.tolist() == [[text, reason]]
+
+
+def test_bytes_lines_are_decoded() -> None:
+    assert cleaned(line().encode())["row_key"].tolist() == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [({"row_key": None}, "missing_row_key"), ({"row_key": " "}, "missing_row_key"),
+     ({"CustomerID": ABSENT}, "missing_customer_id"), ({"Name": ""}, "missing_name"),
+     ({"ShippingAddress": None}, "missing_shipping_address"), ({"Age": [36]}, "wrong_type_age"),
+     ({"Quantity": {"n": 2}}, "wrong_type_quantity"), ({"Price": True}, "wrong_type_price"),
+     ({"Name": 12345}, "wrong_type_name"), ({"row_key": 7}, "wrong_type_row_key")],
+)  # fmt: skip
+def test_required_or_mistyped_fields_are_quarantined(overrides: dict, reason: str) -> None:
+    assert reasons(line(**overrides)) == [reason]
+
+
+def test_quarantine_keeps_original_values_as_text() -> None:
+    quarantine = clean_lines([line(Age=[36], Price=24.99, Name=None)], STATS).quarantine
+    expected = {"Age": "[36]", "Price": "24.99", "Name": None, "Country": "United Kingdom"}
+    assert quarantine[list(expected)].to_dict("records") == [expected]
+
+
+def test_text_fields_are_stripped_and_unknown_keys_ignored() -> None:
+    out = cleaned(json.dumps({**record(Name="  Ada Lovelace "), "Coupon": "X"}))
+    assert out["Name"].tolist() == ["Ada Lovelace"]
+
+
+def test_duplicate_row_keys_keep_the_first_and_are_counted() -> None:
+    result = clean_lines([line(Age=30), line(Age=31), line(Age=32), line(row_key="b")], STATS)
+    assert_frame_equal(
+        result.clean[["row_key", "Age"]],
+        pd.DataFrame({"row_key": ["a", "b"], "Age": np.array([30, 36], dtype=np.int32)}),
+    )
+    assert result.duplicates == 2
+
+
+def test_a_quarantined_row_does_not_hide_a_later_good_row_with_its_key() -> None:
+    result = clean_lines([line(Country="Atlantis"), line()], STATS)
+    assert (len(result.clean), len(result.quarantine), result.duplicates) == (1, 1, 0)
+
+
+def test_totals_are_normalised_by_the_global_range_and_clipped() -> None:
+    stats = CleanStats(age_median=40.0, total_min=24.99, total_max=74.97)
+    out = cleaned(line(row_key="a", Quantity=1, TotalAmount=None), line(row_key="b"),
+                  line(row_key="c", Quantity=4, TotalAmount=None), stats=stats)  # fmt: skip
+    assert out["TotalAmountNormalized"].round(6).tolist() == [0.0, 0.5, 1.0]
+    flat = cleaned(line(), stats=CleanStats(40.0, 5.0, 5.0))
+    assert flat["TotalAmountNormalized"].tolist() == [0.0]
+
+
+def test_stat_inputs_hold_valid_ages_and_the_totals_the_cleaner_keeps() -> None:
+    raw = parse_lines([line(), line(row_key="b", Age="x", Quantity=0), line(Country="Atlantis")])
+    inputs = stat_inputs(raw)
+    assert_frame_equal(
+        inputs, pd.DataFrame({"Age": [36.0, np.nan, 36.0], "TotalAmount": [49.98, 49.98, np.nan]})
+    )
+    assert compute_stats(inputs) == CleanStats(age_median=36.0, total_min=49.98, total_max=49.98)
+
+
+def test_compute_stats_has_safe_defaults_when_empty() -> None:
+    stats = compute_stats(pd.DataFrame({"Age": [], "TotalAmount": []}, dtype=float))
+    assert AGE_MIN <= fill_age(stats) <= AGE_MAX
+    assert (stats.total_min, stats.total_max) == (0.0, 0.0)
+
+
+def test_clean_lines_without_stats_uses_the_batch_statistics() -> None:
+    lines = [line(row_key="a", Age=20), line(row_key="b", Age=30), line(row_key="c", Age=None)]
+    assert clean_lines(lines).clean["Age"].tolist() == [20, 30, 25]
+
+
+def test_clean_batch_names_missing_input_columns() -> None:
+    with pytest.raises(ValueError, match=r"lacks columns \['parse_error'\]"):
+        clean_batch(parse_lines([line()]).drop(columns="parse_error"), STATS)
+
+
+def test_an_empty_batch_gives_empty_frames_with_the_schema_columns() -> None:
+    result = clean_lines([], STATS)
+    assert list(result.clean.columns) == list(CLEAN_COLUMNS) and result.clean.empty
+    assert list(result.quarantine.columns) == list(QUARANTINE_COLUMNS) and result.quarantine.empty
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties
+
+VOCABULARIES = {
+    "Country": COUNTRIES,
+    "Category": CATEGORIES,
+    "ProductName": tuple(p.name for p in CATALOGUE),
+}
+
+
+def assert_schema_invariants(clean: pd.DataFrame) -> None:
+    assert list(clean.columns) == list(CLEAN_COLUMNS)
+    assert not clean.isna().any().any()
+    assert clean["Age"].dtype == np.int32 and clean["Quantity"].dtype == np.int32
+    for column in ("TotalAmount", "TotalAmountNormalized", "Price"):
+        assert clean[column].dtype == np.float64
+    for column in ("RegistrationDate", "OrderDate", "ShippingDate"):
+        assert all(type(d) is dt.date for d in clean[column])
+    for column in ("row_key", "CustomerID", "Name", "ShippingAddress"):
+        assert all(isinstance(s, str) and s and s == s.strip() for s in clean[column])
+    assert clean["Age"].between(AGE_MIN, AGE_MAX).all()
+    assert (clean["AgeGroup"] == age_groups(clean["Age"])).all()
+    assert clean["AgeGroup"].isin(AGE_GROUPS).all()
+    assert clean["Country"].isin(COUNTRIES).all() and clean["Category"].isin(CATEGORIES).all()
+    by_id = {p.product_id: p for p in CATALOGUE}
+    for pid, name, category, price in clean[
+        ["ProductID", "ProductName", "Category", "Price"]
+    ].values:
+        assert (name, category, price) == (by_id[pid].name, by_id[pid].category, by_id[pid].price)
+    assert clean["Quantity"].between(1, QUANTITY_MAX).all()
+    quantities, prices = clean["Quantity"].tolist(), clean["Price"].tolist()
+    expected_totals = [round(q * p, 2) for q, p in zip(quantities, prices, strict=True)]
+    assert clean["TotalAmount"].tolist() == expected_totals
+    assert (clean["RegistrationDate"] <= clean["OrderDate"]).all()
+    assert (clean["OrderDate"] <= clean["ShippingDate"]).all()
+    assert clean["TotalAmountNormalized"].between(0.0, 1.0).all()
+    assert clean["row_key"].is_unique
+
+
+@given(st.lists(ARBITRARY_LINES, max_size=6))
+def test_parse_lines_never_raises_and_returns_one_row_per_line(lines: list[str]) -> None:
+    raw = parse_lines(lines)
+    assert len(raw) == len(lines)
+    assert list(raw.columns) == [*FIELDS, "raw", "parse_error"]
+
+
+@given(ANY_BATCHES)
+def test_every_line_is_clean_or_quarantined_as_text_with_a_reason_or_a_counted_duplicate(
+    lines: list[str],
+) -> None:
+    result = clean_lines(lines)
+    assert len(result.clean) + len(result.quarantine) + result.duplicates == len(lines)
+    quarantine = result.quarantine
+    assert list(quarantine.columns) == list(QUARANTINE_COLUMNS)
+    for column in (*FIELDS, "raw"):
+        assert all(v is None or isinstance(v, str) for v in quarantine[column])
+    assert quarantine["reason"].isin(REASONS).all()
+
+
+@given(ANY_BATCHES)
+def test_clean_rows_satisfy_every_schema_invariant(lines: list[str]) -> None:
+    assert_schema_invariants(clean_lines(lines).clean)
+
+
+@given(ANY_BATCHES)
+def test_cleaning_clean_output_again_changes_nothing(lines: list[str]) -> None:
+    stats = compute_stats(stat_inputs(parse_lines(lines)))
+    first = clean_lines(lines, stats)
+    again = clean_lines(to_lines(first.clean), stats)
+    assert_frame_equal(again.clean, first.clean)
+    assert again.quarantine.empty and again.duplicates == 0
+
+
+@given(clean_batches())
+def test_valid_records_come_through_unchanged(records: list[dict]) -> None:
+    clean = clean_lines([json.dumps(r) for r in records]).clean
+    assert [json.loads(s) for s in to_lines(clean)] == [{f: r[f] for f in FIELDS} for r in records]
+
+
+@given(dirty_batches(), st.data())
+def test_a_repeated_line_only_adds_a_duplicate(lines: list[str], data: st.DataObject) -> None:
+    repeated = data.draw(st.sampled_from(lines))
+    before, after = clean_lines(lines, STATS), clean_lines([*lines, repeated], STATS)
+    assert_frame_equal(after.clean, before.clean)
+    added_to_quarantine = len(after.quarantine) - len(before.quarantine)
+    assert (added_to_quarantine, after.duplicates - before.duplicates) in {(1, 0), (0, 1)}
+
+
+@pytest.mark.parametrize("field", sorted(VOCABULARIES))
+@given(data=st.data())
+def test_a_single_typo_maps_back_to_the_vocabulary_value(field: str, data: st.DataObject) -> None:
+    value, typo = data.draw(single_typos(VOCABULARIES[field]))
+    product = next((p for p in CATALOGUE if value in (p.name, p.category)), CATALOGUE[0])
+    base = {"ProductID": product.product_id, "ProductName": product.name,
+            "Category": product.category, "Price": product.price,
+            "TotalAmount": round(2 * product.price, 2)}  # fmt: skip
+    if field == "ProductName":
+        base["ProductID"] = ABSENT
+    out = cleaned(line(**{**base, field: typo}))
+    assert out[field].tolist() == [value]

@@ -1,0 +1,105 @@
+"""The repair report: the cleaner meets its quality targets; the report notices when it misses."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipeline.clean import (
+    CleanStats,
+    clean_batch,
+    clean_lines,
+    compute_stats,
+    parse_lines,
+    stat_inputs,
+)
+from pipeline.generate import ERROR_KINDS, generate_orders
+from pipeline.quality import (
+    OUTCOMES,
+    changed_rate,
+    format_report,
+    handled_rate,
+    repair_report,
+    target_failures,
+)
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def run():
+    orders = generate_orders(20_000, seed=21)
+    raw = parse_lines(pd.Series(orders.lines))
+    stats = compute_stats(stat_inputs(raw))
+    return orders.truth, clean_batch(raw, stats), stats
+
+
+def test_default_error_rate_meets_the_quality_targets(run) -> None:
+    truth, result, stats = run
+    report = repair_report(truth, result.clean, result.quarantine, stats)
+    assert target_failures(report) == [], format_report(report)
+    assert handled_rate(report) >= 0.995 and changed_rate(report) <= 0.001
+    kinds = report.loc[list(ERROR_KINDS)]
+    assert (kinds["injected"] > 0).all() and (kinds["lost"] == 0).all()
+    assert (kinds["injected"] == kinds[list(OUTCOMES)].sum(axis=1)).all()
+
+
+def test_errors_that_destroy_a_value_are_quarantined_or_imputed_not_repaired(run) -> None:
+    truth, result, stats = run
+    report = repair_report(truth, result.clean, result.quarantine, stats)
+    for kind in ("impossible_date", "ship_before_order", "malformed"):
+        assert report.loc[kind, "quarantined"] == report.loc[kind, "injected"]
+    assert report.loc["invalid_age", "repaired_correctly"] == 0
+    assert report.loc["duplicate", "repaired_correctly"] == report.loc["duplicate", "injected"]
+
+
+def test_a_changed_correct_value_is_counted(run) -> None:
+    truth, result, stats = run
+    clean = result.clean.copy()
+    error_free = set(truth.loc[truth["errors"].str.len() == 0, "row_key"])
+    row = clean.index[clean["row_key"].isin(error_free)][0]
+    clean.loc[row, "Country"] = "Atlantis"
+    report = repair_report(truth, clean, result.quarantine, stats)
+    assert report.loc["correct_values", "repaired_wrongly"] == 1
+    assert report.loc["no_error", "repaired_wrongly"] == 1
+
+
+def test_a_wrong_imputation_and_a_lost_row_are_reported(run) -> None:
+    truth, result, stats = run
+    imputed = truth.loc[truth["errors"].map(lambda e: e == ("invalid_age",)), "row_key"]
+    clean = result.clean[result.clean["row_key"] != imputed.iloc[1]].copy()
+    clean.loc[clean["row_key"] == imputed.iloc[0], "Age"] = 99
+    report = repair_report(truth, clean, result.quarantine, stats)
+    assert report.loc["invalid_age", ["repaired_wrongly", "lost"]].tolist() == [1, 1]
+    assert any("neither clean nor quarantined" in f for f in target_failures(report))
+
+
+def test_without_stats_any_in_range_imputed_age_counts_as_imputed(run) -> None:
+    truth, result, _ = run
+    report = repair_report(truth, result.clean, result.quarantine)
+    assert report.loc["invalid_age", "imputed"] > 0 and target_failures(report) == []
+
+
+def test_rows_missing_from_both_outputs_are_lost() -> None:
+    orders = generate_orders(50, seed=1, error_rate=0.0)
+    nothing = clean_lines([], CleanStats(age_median=40.0, total_min=0.0, total_max=0.0))
+    report = repair_report(orders.truth, nothing.clean, nothing.quarantine)
+    assert report.loc["no_error", "lost"] == 50
+    assert (
+        report.loc["correct_values", "repaired_wrongly"] == report.loc["correct_values", "injected"]
+    )
+
+
+def test_report_names_missing_columns() -> None:
+    orders = generate_orders(10, seed=1)
+    with pytest.raises(ValueError, match=r"truth lacks columns \['error_fields'\]"):
+        repair_report(orders.truth.drop(columns="error_fields"), orders.truth, orders.truth)
+
+
+def test_format_report_is_a_plain_text_table(run) -> None:
+    truth, result, stats = run
+    text = format_report(repair_report(truth, result.clean, result.quarantine, stats))
+    header = text.splitlines()[0]
+    assert all(column in header for column in ("injected", *OUTCOMES, "ok_rate"))
+    assert all(kind in text for kind in (*ERROR_KINDS, "all_errors", "correct_values"))
+    assert "%" in text
