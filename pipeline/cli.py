@@ -234,12 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pipeline.gates import GateFailed
+
     args = build_parser().parse_args(argv)
     if getattr(args, "error_rate", 0) is None:
         from pipeline.generate import DEFAULT_ERROR_RATE
 
         args.error_rate = DEFAULT_ERROR_RATE
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except GateFailed as failure:
+        print(f"stopped: {failure}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -56,6 +56,11 @@ def test_clean_rows_reach_every_stage_in_exact_numbers(exact_run) -> None:
     assert out["transform"] == ROWS
     assert out["load_hbase"] == ROWS
     assert (exact_run[0].output_dir / "manifest.json").is_file()
+    assert manifest.status == "succeeded"
+    assert manifest.reconciliation and all(c["ok"] for c in manifest.reconciliation.values())
+    assert [g["dataset"] for g in manifest.gates] == ["raw", "clean", "quarantine", "load"]
+    assert all(g["success"] for g in manifest.gates)
+    assert (Path(manifest.data_docs) / "index.html").is_file()
 
 
 def test_rows_read_back_from_hbase_equal_what_was_generated(exact_run) -> None:
@@ -104,6 +109,9 @@ def test_messy_rows_reconcile_from_raw_to_hbase(full_stack, test_output: Path) -
     )
     assert transform.detail["quarantined"] > 0 and transform.detail["duplicates"] > 0
     assert manifest.stage("load_hbase").rows_out == transform.rows_out
+    assert manifest.status == "succeeded", manifest.reconciliation
+    reasons = transform.detail["quarantined_by_reason"]
+    assert sum(reasons.values()) == transform.detail["quarantined"] and "malformed_json" in reasons
 
 
 def test_dashboard_serves_what_hbase_holds(exact_run) -> None:

@@ -1,0 +1,390 @@
+"""Data-quality gates: a dataset's Great Expectations suite (expectations/<dataset>.json) run on a
+pandas or Spark DataFrame; `require` raises GateFailed naming every failed expectation.
+
+A layer validates, then publishes: `require(validate("clean", frame))` before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import pandas as pd
+
+from expectations import read_suite
+from pipeline.schema import (
+    AGE_GROUPS,
+    AGE_MAX,
+    AGE_MIN,
+    CATEGORIES,
+    CLEAN_COLUMNS,
+    COUNTRIES,
+    QUARANTINE_COLUMNS,
+)
+
+# Before GE is imported: no usage statistics (they would try the network on every context).
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+
+if TYPE_CHECKING:
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.core.batch_definition import BatchDefinition
+    from pyspark.sql import DataFrame as SparkFrame
+
+# GE logs a warning per run about things we decide on purpose (e.g. the ephemeral store).
+logging.getLogger("great_expectations").setLevel(logging.ERROR)
+
+DOCS_SITE = "gates"
+RESULTS_STORE = "gate_results"
+
+# How each schema type is spelled for expect_column_values_to_be_of_type on each engine. pandas
+# holds DATE as datetime.date objects, for which GE has no pandas type name: there the type check
+# is only "object" and the date-order expectation is what would break on anything else.
+TYPE_NAMES: dict[str, dict[str, str]] = {
+    "spark": {
+        "STRING": "StringType",
+        "INT": "IntegerType",
+        "DOUBLE": "DoubleType",
+        "DATE": "DateType",
+    },
+    "pandas": {"STRING": "str", "INT": "int32", "DOUBLE": "float64", "DATE": "object"},
+}
+
+# A first pass asks GE for success flags only: for a map expectation any richer result format
+# adds one filtered scan per expectation (for the sample of unexpected values), which on millions
+# of clean rows costs more than the checks themselves. Failed expectations are then run again,
+# alone, with counts and samples (keyed by row_key where the dataset has one).
+FAST_FORMAT: dict[str, Any] = {"result_format": "BOOLEAN_ONLY"}
+DETAIL_SAMPLE = 5
+
+
+class Failure(NamedTuple):
+    """One failed expectation: its type, the column(s) it is about, what was observed."""
+
+    expectation: str
+    column: str
+    observed: str
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The outcome of one dataset's gate; `as_dict()` is what goes into a run manifest."""
+
+    dataset: str
+    success: bool
+    evaluated: int
+    failed: list[Failure]
+    docs_index: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "success": self.success,
+            "evaluated": self.evaluated,
+            "failed": [f._asdict() for f in self.failed],
+            "docs_index": None if self.docs_index is None else str(self.docs_index),
+        }
+
+
+class GateFailed(RuntimeError):
+    """A dataset failed its gate: nothing of it may be published."""
+
+    def __init__(self, result: GateResult) -> None:
+        self.result = result
+        n, total = len(result.failed), result.evaluated
+        lines = [f"gate {result.dataset!r} failed {n} of {total} expectations:"]
+        lines += [f"  {f.expectation} on {f.column}: {f.observed}" for f in result.failed]
+        hint = f"Hint: see expectations/{result.dataset}.json"
+        if result.docs_index is not None:
+            hint += f" and the Data Docs at {result.docs_index}"
+        super().__init__("\n".join([*lines, hint]))
+
+
+def require(result: GateResult) -> GateResult:
+    """`result` when it passed; else raise GateFailed with every failed expectation."""
+    if not result.success:
+        raise GateFailed(result)
+    return result
+
+
+def validate(
+    dataset: str, frame: SparkFrame | pd.DataFrame, docs_dir: Path | None = None
+) -> GateResult:
+    """Run the suite of `dataset` (raw, clean, quarantine, load) on a Spark or pandas frame.
+
+    With `docs_dir`, static HTML Data Docs of this validation are written there (index.html).
+    """
+    spec = read_suite(dataset)
+    engine = "pandas" if isinstance(frame, pd.DataFrame) else "spark"
+    derived: dict[str, str] = spec.get("meta", {}).get("derived_columns", {})
+    frame = _derive(frame, derived)
+    parameters = _parameters(engine, derived)
+
+    context = _context(docs_dir)
+    batch_definition = _batch_definition(context, engine, dataset)
+    suite = _suite(spec)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    outcome = batch.validate(suite, result_format=FAST_FORMAT, expectation_parameters=parameters)
+    results = sorted(outcome.results, key=_position)
+    failed_at = [_position(r) for r in results if not r.success]
+    if failed_at:
+        detail = batch.validate(
+            _suite(spec, only=failed_at),
+            result_format=_detail_format(frame),
+            expectation_parameters=parameters,
+        )
+        for r in detail.results:
+            results[_position(r)] = r
+    outcome.results = results
+    docs_index = (
+        _build_docs(context, outcome, f"{engine}-{dataset}", docs_dir)
+        if docs_dir is not None
+        else None
+    )
+    return GateResult(
+        dataset=dataset,
+        success=all(r.success for r in results),
+        evaluated=len(results),
+        failed=[_failure(r, set(frame.columns)) for r in results if not r.success],
+        docs_index=docs_index,
+    )
+
+
+def load_frame(clean_rows: int, hbase_rows: int) -> pd.DataFrame:
+    """The one-row frame the `load` suite checks."""
+    return pd.DataFrame({"clean_rows": [int(clean_rows)], "hbase_rows": [int(hbase_rows)]})
+
+
+def parse_raw(raw: SparkFrame, column: str = "value", fraction: float = 1.0) -> SparkFrame:
+    """Raw lines (a Spark frame with a text column) -> what the `raw` suite checks: the rows of
+    pipeline.clean.parse_lines, every field as text, `raw` and `parse_error`.
+
+    The raw suite checks shares of rows (mostly=0.9), so on millions of lines a sample
+    (`fraction` < 1) answers the same question for a fraction of the parsing.
+    """
+    from pipeline.clean import parse_lines
+    from pipeline.schema import FIELDS
+
+    names = [*FIELDS, "raw", "parse_error"]
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            parsed = parse_lines(batch[column])[names]
+            # Fields hold whatever the JSON had (numbers, lists, ...): as text, nulls kept.
+            yield parsed.where(parsed.isna(), parsed.astype(str))
+
+    lines = raw.select(column)
+    if fraction < 1.0:
+        lines = lines.sample(fraction=fraction, seed=0)
+    return lines.mapInPandas(run, ", ".join(f"`{n}` STRING" for n in names))
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _parameters(engine: str, derived: dict[str, str]) -> dict[str, Any]:
+    """Values for the suites' {"$PARAMETER": NAME} references."""
+    return {
+        **TYPE_NAMES[engine],
+        "AGE_MIN": AGE_MIN,
+        "AGE_MAX": AGE_MAX,
+        "AGE_GROUPS": list(AGE_GROUPS),
+        "COUNTRIES": list(COUNTRIES),
+        "CATEGORIES": list(CATEGORIES),
+        "CLEAN_COLUMNS": [*CLEAN_COLUMNS, *derived],
+        "QUARANTINE_COLUMNS": list(QUARANTINE_COLUMNS),
+    }
+
+
+def _derive(frame: Any, derived: dict[str, str]) -> Any:
+    """Add the suite's derived columns; skipped when an input is missing (the column check and
+    the expectations on the derived column then fail, naming what is absent)."""
+    if not derived:
+        return frame
+    if isinstance(frame, pd.DataFrame):
+        try:
+            return frame.assign(**{name: frame.eval(expr) for name, expr in derived.items()})
+        except (KeyError, NameError, pd.errors.UndefinedVariableError):
+            return frame
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    try:
+        return frame.withColumns({name: F.expr(expr) for name, expr in derived.items()})
+    except AnalysisException:
+        return frame
+
+
+def _context(docs_dir: Path | None) -> Any:
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    if docs_dir is not None:
+        docs_dir = Path(docs_dir).resolve()
+        # The results live beside the site: the index then lists every gate validated into this
+        # folder (by this process or an earlier one), not only the last one.
+        context.add_store(
+            RESULTS_STORE,
+            {
+                "class_name": "ValidationResultsStore",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir / "results"),
+                },
+            },
+        )
+        context.add_data_docs_site(
+            site_name=DOCS_SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "site_section_builders": {
+                    "validations": {"source_store_name": RESULTS_STORE},
+                    "profiling": {"source_store_name": RESULTS_STORE},
+                },
+            },
+        )
+    return context
+
+
+def _batch_definition(context: Any, engine: str, dataset: str) -> BatchDefinition:
+    if engine == "pandas":
+        source = context.data_sources.add_pandas(name="pandas")
+    else:
+        # persist=False: GE would persist every batch and never unpersist it. A frame straight
+        # from Parquet is cheaper re-read than cached (~11 Spark jobs for the clean suite); a
+        # frame that is costly to compute should be persisted by the caller.
+        source = context.data_sources.add_spark(name="spark", persist=False)
+    return source.add_dataframe_asset(name=dataset).add_batch_definition_whole_dataframe("whole")
+
+
+def _suite(spec: dict[str, Any], only: list[int] | None = None) -> gx.ExpectationSuite:
+    # GE returns results in an order of its own: each expectation carries its position in meta.
+    positions = range(len(spec["expectations"])) if only is None else only
+    expectations = [
+        {
+            **spec["expectations"][i],
+            "meta": {**spec["expectations"][i].get("meta", {}), "position": i},
+        }
+        for i in positions
+    ]
+    return gx.ExpectationSuite(
+        name=spec["name"],
+        expectations=expectations,
+        meta=spec.get("meta", {}),
+        notes=spec.get("notes"),
+    )
+
+
+def _position(result: Any) -> int:
+    return int(result.expectation_config.meta["position"])
+
+
+def _detail_format(frame: Any) -> dict[str, Any]:
+    detail: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": DETAIL_SAMPLE}
+    if "row_key" in frame.columns:
+        detail["unexpected_index_column_names"] = ["row_key"]
+    return detail
+
+
+def _build_docs(
+    context: Any, outcome: ExpectationSuiteValidationResult, batch: str, docs_dir: Path
+) -> Path:
+    """Store the validation result beside the site, render its page and the index."""
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=outcome.suite_name),
+        run_id=RunIdentifier(run_name="gate"),
+        batch_identifier=batch,
+    )
+    context.stores[RESULTS_STORE].set(key, outcome)
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[key])
+    return Path(docs_dir).resolve() / "index.html"
+
+
+def _columns(kwargs: dict[str, Any]) -> str:
+    if "column" in kwargs:
+        return str(kwargs["column"])
+    pair = [kwargs[k] for k in ("column_A", "column_B") if k in kwargs]
+    if pair:
+        return ", ".join(map(str, pair))
+    if "column_list" in kwargs:
+        return ", ".join(map(str, kwargs["column_list"]))
+    return "(table)"
+
+
+def _failure(result: Any, present: set[str]) -> Failure:
+    config = result.expectation_config
+    column = _columns(config.kwargs)
+    absent = [c for c in column.split(", ") if c != "(table)" and c not in present]
+    if absent:  # GE's own error for this ranges from clear to "list index out of range"
+        return Failure(config.type, column, f"column missing: {', '.join(absent)}")
+    return Failure(config.type, column, _observed(result, column))
+
+
+def _observed(result: Any, column: str) -> str:
+    error = _exception_message(result.exception_info or {})
+    if error:
+        return f"error: {_short(error.strip().splitlines()[-1])}"
+    res = result.result or {}
+    if "unexpected_count" in res:
+        text = f"{res['unexpected_count']} of {res.get('element_count')} rows unexpected"
+        if res.get("unexpected_percent") is not None:
+            text += f" ({res['unexpected_percent']:.3g} %)"
+        sample = _sample(res, column)
+        return f"{text}, e.g. {_short(sample)}" if sample else text
+    mismatched = (res.get("details") or {}).get("mismatched")
+    if mismatched:
+        return _short(f"mismatched {mismatched}")
+    if "observed_value" in res:
+        return _short(f"observed {res['observed_value']!r}")
+    return "failed"
+
+
+def _sample(res: dict[str, Any], column: str) -> str:
+    values = [_value(v) for v in (res.get("partial_unexpected_list") or [])[:DETAIL_SAMPLE]]
+    keys = [
+        i.get("row_key") if isinstance(i, dict) else None
+        for i in (res.get("partial_unexpected_index_list") or [])[:DETAIL_SAMPLE]
+    ]
+    if column != "row_key" and len(keys) == len(values) and any(k is not None for k in keys):
+        return "; ".join(f"row_key {k}: {v}" for k, v in zip(keys, values, strict=True))
+    return ", ".join(values)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return "(" + ", ".join(_value(v) for v in value) + ")"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    return repr(value)
+
+
+def _exception_message(info: dict[str, Any]) -> str | None:
+    if "raised_exception" in info:
+        return info.get("exception_message") if info.get("raised_exception") else None
+    # Several failed metrics: {metric id: {"exception_message": ...}}.
+    for value in info.values():
+        if isinstance(value, dict) and value.get("exception_message"):
+            return str(value["exception_message"])
+    return None
+
+
+def _short(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

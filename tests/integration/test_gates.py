@@ -1,0 +1,174 @@
+"""The data-quality gates on local Spark: a good batch passes, each kind of damage fails its gate
+with the expectation and column named, and Data Docs are written on request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from expectations import read_suite
+from pipeline.clean import clean_lines
+from pipeline.gates import GateFailed, load_frame, parse_raw, require, validate
+from pipeline.generate import generate_orders
+from pipeline.schema import CLEAN_DDL, QUARANTINE_DDL
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def good_clean() -> pd.DataFrame:
+    orders = generate_orders(2000, seed=1, error_rate=0.0)
+    result = clean_lines(pd.Series(orders.lines))
+    assert len(result.clean) == 2000
+    return result.clean
+
+
+def with_value(
+    frame: pd.DataFrame, column: str, value: Callable[[pd.DataFrame, int], Any], row: int = 0
+) -> pd.DataFrame:
+    """A copy of `frame` whose `row` has `column` set to value(frame, row)."""
+    broken = frame.copy()
+    broken.at[row, column] = value(frame, row)
+    return broken
+
+
+# (column to damage, its new value, the expectation that must fail, on which column)
+DAMAGE = [
+    pytest.param(
+        "Age", lambda f, i: 300, "expect_column_values_to_be_between", "Age", id="age-300"
+    ),
+    pytest.param(
+        "Country",
+        lambda f, i: "Atlantis",
+        "expect_column_values_to_be_in_set",
+        "Country",
+        id="unknown-country",
+    ),
+    pytest.param(
+        "TotalAmount",
+        lambda f, i: f.at[i, "TotalAmount"] + 5,
+        "expect_column_values_to_be_between",
+        "total_error",
+        id="total-off-by-5",
+    ),
+    pytest.param(
+        "ShippingDate",
+        lambda f, i: f.at[i, "OrderDate"] - dt.timedelta(days=1),
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "ShippingDate, OrderDate",
+        id="shipped-before-order",
+    ),
+    pytest.param(
+        "row_key",
+        lambda f, i: f.at[i + 1, "row_key"],
+        "expect_column_values_to_be_unique",
+        "row_key",
+        id="duplicate-row-key",
+    ),
+    pytest.param(
+        "Name", lambda f, i: None, "expect_column_values_to_not_be_null", "Name", id="null-name"
+    ),
+]
+
+
+def test_a_good_clean_batch_passes_every_expectation(spark, good_clean: pd.DataFrame) -> None:
+    frame = spark.createDataFrame(good_clean, schema=CLEAN_DDL)
+
+    result = require(validate("clean", frame))
+
+    assert result.success
+    assert result.failed == []
+    assert result.evaluated == len(read_suite("clean")["expectations"])
+
+
+@pytest.mark.parametrize(("column", "value", "expectation", "failed_column"), DAMAGE)
+def test_a_damaged_clean_batch_fails_naming_the_expectation_and_column(
+    spark, good_clean: pd.DataFrame, column: str, value, expectation: str, failed_column: str
+) -> None:
+    frame = spark.createDataFrame(with_value(good_clean, column, value), schema=CLEAN_DDL)
+
+    with pytest.raises(GateFailed) as failed:
+        require(validate("clean", frame))
+
+    result = failed.value.result
+    assert [(f.expectation, f.column) for f in result.failed] == [(expectation, failed_column)]
+    assert result.failed[0].observed.startswith("1 of 2000 rows unexpected") or column == "row_key"
+    message = str(failed.value)
+    assert "'clean'" in message
+    assert f"{expectation} on {failed_column}:" in message
+
+
+def test_the_gate_says_the_same_on_spark_and_on_pandas(spark, good_clean: pd.DataFrame) -> None:
+    broken = good_clean
+    for k, param in enumerate(DAMAGE):
+        column, value, *_ = param.values
+        broken = with_value(broken, column, value, row=10 * k)
+
+    on_spark = validate("clean", spark.createDataFrame(broken, schema=CLEAN_DDL))
+    on_pandas = validate("clean", broken)
+
+    expected = [(p.values[2], p.values[3]) for p in DAMAGE]
+    assert sorted((f.expectation, f.column) for f in on_spark.failed) == sorted(expected)
+    assert on_pandas.failed == on_spark.failed
+
+
+def test_the_quarantine_gate_catches_an_empty_reason(spark) -> None:
+    orders = generate_orders(1000, seed=2, error_rate=0.3)
+    quarantine = clean_lines(pd.Series(orders.lines)).quarantine
+    assert len(quarantine) > 10
+    assert validate("quarantine", spark.createDataFrame(quarantine, QUARANTINE_DDL)).success
+
+    quarantine.at[0, "reason"] = ""
+    result = validate("quarantine", spark.createDataFrame(quarantine, QUARANTINE_DDL))
+
+    assert [(f.expectation, f.column) for f in result.failed] == [
+        ("expect_column_value_lengths_to_be_between", "reason")
+    ]
+
+
+def test_the_load_gate_catches_unequal_counts(spark) -> None:
+    assert validate("load", spark.createDataFrame(load_frame(2000, 2000))).success
+
+    result = validate("load", spark.createDataFrame(load_frame(2000, 1999)))
+
+    assert [(f.expectation, f.column) for f in result.failed] == [
+        ("expect_column_pair_values_to_be_equal", "clean_rows, hbase_rows")
+    ]
+    assert "(2000, 1999)" in result.failed[0].observed
+
+
+def test_the_raw_gate_catches_a_batch_with_half_its_lines_malformed(spark) -> None:
+    lines = generate_orders(400, seed=3, error_rate=0.05).lines
+    raw = spark.createDataFrame([(line,) for line in lines], "value STRING")
+    assert validate("raw", parse_raw(raw)).success
+
+    half_broken = [line[: len(line) // 2] if i % 2 else line for i, line in enumerate(lines)]
+    raw = spark.createDataFrame([(line,) for line in half_broken], "value STRING")
+    with pytest.raises(GateFailed) as failed:
+        require(validate("raw", parse_raw(raw)))
+
+    failures = {f.column: f for f in failed.value.result.failed}
+    assert failures["parse_error"].expectation == "expect_column_values_to_be_null"
+    assert "'malformed_json'" in failures["parse_error"].observed
+    assert "expect_column_values_to_be_null on parse_error" in str(failed.value)
+
+
+def test_data_docs_list_every_gate_validated_into_the_folder(
+    spark, good_clean: pd.DataFrame, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    clean = validate("clean", spark.createDataFrame(good_clean, CLEAN_DDL), docs_dir=docs)
+    load = validate("load", load_frame(1, 2), docs_dir=docs)
+
+    assert clean.docs_index == load.docs_index == docs.resolve() / "index.html"
+    index = clean.docs_index.read_text(encoding="utf-8")
+    assert "validations/clean/" in index
+    assert "validations/load/" in index
+    pages = sorted(p.relative_to(docs).parts[:2] for p in docs.glob("validations/**/*.html"))
+    assert pages == [("validations", "clean"), ("validations", "load")]
+    assert str(load.docs_index) in str(GateFailed(load))

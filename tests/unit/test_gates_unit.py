@@ -1,0 +1,186 @@
+"""The gates on pandas (no JVM): the suites agree with the schema, a good batch passes, each kind of
+damage fails its own expectation, and the failure message carries what a reader needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from expectations import DATASETS, read_suite
+from pipeline.clean import clean_lines, parse_lines
+from pipeline.gates import GateFailed, GateResult, load_frame, require, validate
+from pipeline.generate import generate_orders
+from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES, FIELDS
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def good_clean() -> pd.DataFrame:
+    clean = clean_lines(pd.Series(generate_orders(500, seed=4, error_rate=0.0).lines)).clean
+    assert len(clean) == 500
+    return clean
+
+
+def kinds(result: GateResult) -> list[tuple[str, str]]:
+    return [(f.expectation, f.column) for f in result.failed]
+
+
+def by_type(dataset: str, expectation: str) -> dict[str, dict]:
+    return {
+        e["kwargs"]["column"]: e["kwargs"]
+        for e in read_suite(dataset)["expectations"]
+        if e["type"] == expectation
+    }
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_each_suite_file_is_named_after_its_dataset(dataset: str) -> None:
+    assert read_suite(dataset)["name"] == dataset
+
+
+def test_the_clean_suite_types_and_requires_every_clean_column() -> None:
+    types = by_type("clean", "expect_column_values_to_be_of_type")
+    assert {c: kw["type_"] for c, kw in types.items()} == {
+        c: {"$PARAMETER": t} for c, t in CLEAN_TYPES.items()
+    }
+    assert set(by_type("clean", "expect_column_values_to_not_be_null")) == set(CLEAN_COLUMNS)
+
+
+def test_the_raw_suite_requires_every_field_of_the_record_contract() -> None:
+    assert set(by_type("raw", "expect_column_to_exist")) == {*FIELDS, "raw", "parse_error"}
+
+
+def test_a_good_clean_batch_passes(good_clean: pd.DataFrame) -> None:
+    result = require(validate("clean", good_clean))
+    assert (result.success, result.failed) == (True, [])
+    assert result.evaluated == len(read_suite("clean")["expectations"])
+
+
+DAMAGE = [
+    pytest.param("Age", lambda f: 17, ("expect_column_values_to_be_between", "Age"), id="age-17"),
+    pytest.param(
+        "AgeGroup", lambda f: "0-9", ("expect_column_values_to_be_in_set", "AgeGroup"), id="group"
+    ),
+    pytest.param(
+        "Category",
+        lambda f: "Weapons",
+        ("expect_column_values_to_be_in_set", "Category"),
+        id="unknown-category",
+    ),
+    pytest.param(
+        "TotalAmountNormalized",
+        lambda f: 1.5,
+        ("expect_column_values_to_be_between", "TotalAmountNormalized"),
+        id="normalized-above-1",
+    ),
+    pytest.param(
+        "TotalAmount",
+        lambda f: f.at[0, "TotalAmount"] + 0.02,
+        ("expect_column_values_to_be_between", "total_error"),
+        id="total-off-by-2-cents",
+    ),
+    pytest.param(
+        "ShippingDate",
+        lambda f: f.at[0, "OrderDate"] - dt.timedelta(days=1),
+        ("expect_column_pair_values_a_to_be_greater_than_b", "ShippingDate, OrderDate"),
+        id="shipped-before-order",
+    ),
+    pytest.param(
+        "Country", lambda f: None, ("expect_column_values_to_not_be_null", "Country"), id="null"
+    ),
+]
+
+
+@pytest.mark.parametrize(("column", "value", "expected"), DAMAGE)
+def test_one_damaged_value_fails_exactly_its_expectation(
+    good_clean: pd.DataFrame, column: str, value, expected: tuple[str, str]
+) -> None:
+    broken = good_clean.copy()
+    broken.at[0, column] = value(good_clean)
+
+    result = validate("clean", broken)
+
+    assert kinds(result) == [expected]
+    assert result.failed[0].observed.startswith("1 of 500 rows unexpected")
+    assert f"row_key {good_clean.at[0, 'row_key']}" in result.failed[0].observed
+
+
+def test_a_total_within_a_cent_passes(good_clean: pd.DataFrame) -> None:
+    shifted = good_clean.assign(TotalAmount=good_clean["TotalAmount"] + 0.009)
+    assert validate("clean", shifted).success
+
+
+def test_a_missing_column_is_named_not_raised(good_clean: pd.DataFrame) -> None:
+    result = validate("clean", good_clean.drop(columns=["Price"]))
+
+    assert not result.success
+    assert ("expect_column_values_to_not_be_null", "Price") in kinds(result)
+    assert "column missing: Price" in str(GateFailed(result))
+
+
+def test_a_wrongly_typed_column_fails_its_type_expectation(good_clean: pd.DataFrame) -> None:
+    result = validate("clean", good_clean.astype({"Quantity": "float64"}))
+    assert kinds(result) == [("expect_column_values_to_be_of_type", "Quantity")]
+
+
+def test_gate_failed_names_the_dataset_and_every_failure(good_clean: pd.DataFrame) -> None:
+    broken = good_clean.copy()
+    broken.at[0, "Country"] = "Atlantis"
+    broken.at[1, "Age"] = 300
+
+    with pytest.raises(GateFailed) as failed:
+        require(validate("clean", broken))
+
+    message = str(failed.value)
+    assert message.startswith("gate 'clean' failed 2 of ")
+    assert "expect_column_values_to_be_in_set on Country: 1 of 500 rows" in message
+    assert "'Atlantis'" in message
+    assert "expect_column_values_to_be_between on Age: 1 of 500 rows" in message
+    assert "Hint: see expectations/clean.json" in message
+
+
+def test_the_manifest_entry_is_json(good_clean: pd.DataFrame) -> None:
+    entry = json.loads(json.dumps(validate("load", load_frame(3, 4)).as_dict()))
+    assert entry["dataset"] == "load"
+    assert entry["success"] is False
+    assert entry["failed"] == [
+        {
+            "expectation": "expect_column_pair_values_to_be_equal",
+            "column": "clean_rows, hbase_rows",
+            "observed": "1 of 1 rows unexpected (100 %), e.g. (3, 4)",
+        }
+    ]
+
+
+def test_the_raw_gate_tolerates_a_few_malformed_lines_but_not_half() -> None:
+    lines = generate_orders(200, seed=5, error_rate=0.0).lines
+    few = ["{not json"] * 10 + lines[10:]
+    half = ["{not json" if i % 2 else line for i, line in enumerate(lines)]
+
+    assert validate("raw", parse_lines(pd.Series(few))).success
+    assert ("expect_column_values_to_be_null", "parse_error") in kinds(
+        validate("raw", parse_lines(pd.Series(half)))
+    )
+
+
+def test_the_quarantine_gate_needs_a_reason_and_the_original_line() -> None:
+    quarantine = clean_lines(pd.Series(generate_orders(300, seed=6, error_rate=0.3).lines))
+    good = quarantine.quarantine
+    assert validate("quarantine", good).success
+
+    broken = good.copy()
+    broken.at[0, "reason"] = None
+    broken.at[1, "raw"] = None
+    assert kinds(validate("quarantine", broken)) == [
+        ("expect_column_values_to_not_be_null", "reason"),
+        ("expect_column_values_to_not_be_null", "raw"),
+    ]
+
+
+def test_an_unknown_dataset_is_refused_with_the_known_ones(good_clean: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match=r"'orders'.*'raw', 'clean', 'quarantine', 'load'"):
+        validate("orders", good_clean)
