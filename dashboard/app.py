@@ -1,29 +1,32 @@
-"""The Flask app: factory, one blueprint per page (overview, customer), the JSON API, plotly.js.
+"""The Flask app: factory, one blueprint per page (overview, customer, pipeline health), the JSON
+API, plotly.js and the Data Docs.
 
-The orders source is injected into ``create_app``; views fetch it with ``get_source()``. Every
-query parameter goes through ``dashboard.filters`` before it touches data or a template.
+The source is injected into ``create_app``; views fetch it with ``get_source()``. Every chart and
+KPI comes from the source's aggregates (``dashboard.snapshot``), never from scanning orders; a
+customer's orders are one lookup. Every query parameter goes through ``dashboard.filters`` before
+it touches data or a template.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import plotly
-import plotly.io
 import plotly.offline
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, current_app, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.serving import make_server
 
-from dashboard import figures
-from dashboard.filters import Filters, Vocabulary, parse_customer_id, parse_filters
-from dashboard.sources import OrdersSource, SourceError
+from dashboard import figures, health
+from dashboard.filters import Filters, parse_customer_id, parse_filters
+from dashboard.snapshot import Snapshot
+from dashboard.sources import DashboardSource, SourceError
 
 SOURCE_KEY = "dashboard.source"
 VIEWS_KEY = "dashboard.views"
@@ -35,27 +38,38 @@ DEFAULT_CSP = (
     "img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-# VIEW_CACHE_SIZE: computed views (KPIs, chart data, figures) kept per filter combination.
-DEFAULT_CONFIG: dict[str, Any] = {"CONTENT_SECURITY_POLICY": DEFAULT_CSP, "VIEW_CACHE_SIZE": 64}
+# Data Docs are generated HTML with inline scripts: a sandbox (an opaque origin) lets them run
+# without any access to the dashboard's origin.
+DATA_DOCS_CSP = (
+    "sandbox allow-scripts allow-popups; default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+)
+# VIEW_CACHE_SIZE: computed views (summaries, figures) kept per filter combination.
+# DATA_DOCS_DIR: folder of the Great Expectations Data Docs served at /data-docs/ (None: 404).
+DEFAULT_CONFIG: dict[str, Any] = {
+    "CONTENT_SECURITY_POLICY": DEFAULT_CSP,
+    "VIEW_CACHE_SIZE": 256,
+    "DATA_DOCS_DIR": None,
+}
 
 overview = Blueprint("overview", __name__)
 customer = Blueprint("customer", __name__)
+pipeline_health = Blueprint("pipeline_health", __name__)
 api = Blueprint("api", __name__)
 
 
-def create_app(source: OrdersSource, config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(source: DashboardSource, config: Mapping[str, Any] | None = None) -> Flask:
     """A dashboard over ``source``; ``config`` overrides ``DEFAULT_CONFIG`` (tests: TESTING)."""
-    if not isinstance(source, OrdersSource):
-        raise TypeError(f"source must implement OrdersSource, got {type(source).__name__}")
+    if not isinstance(source, DashboardSource):
+        raise TypeError(f"source must implement DashboardSource, got {type(source).__name__}")
     app = Flask(__name__)
     app.config.from_mapping(DEFAULT_CONFIG)
     app.config.from_mapping(config or {})
     app.debug = False  # the Werkzeug debugger runs code from the browser: never on
     app.extensions[SOURCE_KEY] = source
-    app.extensions[VIEWS_KEY] = FrameViews(app.config["VIEW_CACHE_SIZE"])
-    app.register_blueprint(overview)
-    app.register_blueprint(customer)
-    app.register_blueprint(api)
+    app.extensions[VIEWS_KEY] = SnapshotViews(app.config["VIEW_CACHE_SIZE"])
+    for blueprint in (overview, customer, pipeline_health, api):
+        app.register_blueprint(blueprint)
     app.add_url_rule(PLOTLY_JS_URL, "plotly_js", plotly_js)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(SourceError, source_error)
@@ -63,97 +77,100 @@ def create_app(source: OrdersSource, config: Mapping[str, Any] | None = None) ->
     return app
 
 
-def serve(source: OrdersSource, host: str = "127.0.0.1", port: int = 5000) -> None:
-    """Run the dashboard on Werkzeug's server, bound to localhost unless told otherwise."""
-    create_app(source).run(host=host, port=port, debug=False, use_reloader=False)
+def serve(
+    source: DashboardSource,
+    host: str = "127.0.0.1",
+    port: int = 5000,
+    config: Mapping[str, Any] | None = None,
+) -> None:
+    """Run the dashboard on Werkzeug's threaded server, bound to localhost unless told otherwise."""
+    server = make_server(host, port, create_app(source, config), threaded=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
 
 
-def get_source() -> OrdersSource:
+def get_source() -> DashboardSource:
     return current_app.extensions[SOURCE_KEY]
 
 
-class FrameViews:
-    """What the pages derive from one frame: its allowlists, and recent views by filters.
+class SnapshotViews:
+    """Recent views (summaries, figures) of one snapshot, by filters.
 
-    The source caches its frame; when that frame is replaced (a refresh), everything derived from
-    the old one is dropped. Views are read-only once cached.
+    When the source hands out a new snapshot (a new run landed), everything derived from the old
+    one is dropped. Views are read-only once cached.
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._frame: pd.DataFrame | None = None
-        self._vocabulary: Vocabulary | None = None
+        self._snapshot: Snapshot | None = None
         self._views: OrderedDict[tuple[str, Filters], Any] = OrderedDict()
 
-    def _bind(self, frame: pd.DataFrame) -> None:
-        if self._frame is not frame:
-            self._frame, self._vocabulary, self._views = frame, None, OrderedDict()
-
-    def vocabulary(self, frame: pd.DataFrame) -> Vocabulary:
+    def view(self, snapshot: Snapshot, key: tuple[str, Filters], build: Callable[[], Any]) -> Any:
         with self._lock:
-            self._bind(frame)
-            if self._vocabulary is None:
-                self._vocabulary = Vocabulary.from_frame(frame)
-            return self._vocabulary
-
-    def view(self, frame: pd.DataFrame, key: tuple[str, Filters], build: Callable[[], Any]) -> Any:
-        with self._lock:
-            self._bind(frame)
+            if self._snapshot is not snapshot:
+                self._snapshot, self._views = snapshot, OrderedDict()
             if key in self._views:
                 self._views.move_to_end(key)
                 return self._views[key]
         view = build()  # outside the lock: two threads may build the same view, both correct
         with self._lock:
-            if self._frame is frame and self._size > 0:
+            if self._snapshot is snapshot and self._size > 0:
                 self._views[key] = view
                 while len(self._views) > self._size:
                     self._views.popitem(last=False)
         return view
 
 
-def _views() -> FrameViews:
+def _views() -> SnapshotViews:
     return current_app.extensions[VIEWS_KEY]
 
 
-def orders_and_filters() -> tuple[pd.DataFrame, Vocabulary, Filters]:
-    """The source's frame, its allowlists, and the request's filters checked against them."""
-    frame = get_source().orders()
-    vocabulary = _views().vocabulary(frame)
-    return frame, vocabulary, parse_filters(request.args, vocabulary)
+def snapshot_and_filters() -> tuple[Snapshot, Filters]:
+    """The source's aggregates and the request's filters checked against their vocabulary."""
+    snapshot = get_source().aggregates()
+    return snapshot, parse_filters(request.args, snapshot.vocabulary)
 
 
-def _summary(frame: pd.DataFrame, filters: Filters) -> dict[str, Any]:
+def _summary(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
     def build() -> dict[str, Any]:
-        shown = filters.apply(frame)
-        return {"filters": filters.to_query(), "rows": len(shown), **figures.summary(shown)}
-
-    return _views().view(frame, ("summary", filters), build)
-
-
-def _figure_json(frame: pd.DataFrame, filters: Filters) -> dict[str, Any]:
-    def build() -> dict[str, Any]:
-        charts = _summary(frame, filters)["charts"]
         return {
-            name: json.loads(plotly.io.to_json(fig, validate=False))
-            for name, fig in figures.figures(charts).items()
+            "filters": filters.to_query(),
+            "run_id": snapshot.run_id,
+            **figures.summary(snapshot.select(filters)),
         }
 
-    return _views().view(frame, ("figures", filters), build)
+    return _views().view(snapshot, ("summary", filters), build)
+
+
+def _figures(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        return figures.figures(_summary(snapshot, filters)["charts"])
+
+    return _views().view(snapshot, ("figures", filters), build)
 
 
 @overview.get("/")
 def index() -> ResponseReturnValue:
-    frame, vocabulary, filters = orders_and_filters()
-    shown = _summary(frame, filters)
+    snapshot, filters = snapshot_and_filters()
+    shown = _summary(snapshot, filters)
+    months = list(snapshot.vocabulary.months)
+    for chosen in (filters.start, filters.end):  # a valid month outside the data stays selectable
+        if chosen is not None and chosen not in months:
+            months.append(chosen)
     return render_template(
         "dashboard.html",
         filters=filters,
-        vocabulary=vocabulary,
+        vocabulary=snapshot.vocabulary,
+        months=sorted(months),
         kpis=shown["kpis"],
         top_customers=shown["top_customers"],
-        figures=_figure_json(frame, filters),
+        ignored=shown["ignored_filters"],
+        figures=_figures(snapshot, filters),
         source=get_source().describe(),
+        run_id=snapshot.run_id,
     )
 
 
@@ -167,27 +184,62 @@ def orders() -> ResponseReturnValue:
         "customer.html",
         customer_id=customer_id,
         profile=figures.customer_profile(frame),
-        kpis=figures.kpis(frame),
+        kpis=figures.order_kpis(frame),
         columns=figures.ORDER_TABLE_COLUMNS,
         rows=figures.order_rows(frame),
     )
     return page, 200 if len(frame) else 404
 
 
+def _data_docs_dir() -> Path | None:
+    folder = current_app.config.get("DATA_DOCS_DIR")
+    return Path(folder) if folder else None
+
+
+@pipeline_health.get("/health/pipeline")
+def pipeline_page() -> ResponseReturnValue:
+    docs = _data_docs_dir()
+    return render_template(
+        "health.html",
+        report=health.report(get_source().manifest()),
+        data_docs=docs is not None and (docs / "index.html").is_file(),
+        source=get_source().describe(),
+    )
+
+
+@pipeline_health.get("/data-docs/", defaults={"path": "index.html"})
+@pipeline_health.get("/data-docs/<path:path>")
+def data_docs(path: str) -> ResponseReturnValue:
+    """Files of the Data Docs folder; anything outside it (or no folder configured) is a 404."""
+    folder = _data_docs_dir()
+    if folder is None or not folder.is_dir():
+        raise NotFound("No Data Docs are configured for this dashboard.")
+    if path.endswith("/"):
+        path += "index.html"
+    response = send_from_directory(folder.resolve(), path, max_age=60)
+    response.headers["Content-Security-Policy"] = DATA_DOCS_CSP
+    return response
+
+
 @api.get("/health")
-def health() -> ResponseReturnValue:
+def health_json() -> ResponseReturnValue:
     source = get_source()
     try:
-        rows = len(source.orders())
+        snapshot = source.aggregates()
     except SourceError as exc:
         return {"status": "unavailable", "source": source.describe(), "error": str(exc)}, 503
-    return {"status": "ok", "source": source.describe(), "rows": rows}
+    return {
+        "status": "ok",
+        "source": source.describe(),
+        "rows": snapshot.orders,
+        "run_id": snapshot.run_id,
+    }
 
 
 @api.get("/api/summary")
 def summary() -> ResponseReturnValue:
-    frame, _, filters = orders_and_filters()
-    return _summary(frame, filters)
+    snapshot, filters = snapshot_and_filters()
+    return _summary(snapshot, filters)
 
 
 @functools.cache
@@ -216,8 +268,8 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
 
 
 def source_error(error: SourceError) -> ResponseReturnValue:
-    current_app.logger.error("orders source failed: %s", error)
-    message = "The orders data source is unavailable; try again later."
+    current_app.logger.error("data source failed: %s", error)
+    message = "The data source is unavailable; try again later."
     if _wants_json():
         return {"error": "Service Unavailable", "message": message}, 503
     return render_template("error.html", error=None, message=message), 503

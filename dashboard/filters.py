@@ -1,19 +1,22 @@
-"""Query parameters -> validated filters -> a filtered frame. Pure: no Flask app, no I/O.
+"""Query parameters -> validated filters -> masks over the aggregates. Pure: no Flask app, no I/O.
 
 Policy, the same on every endpoint: a parameter this module does not know is ignored (tracking
 tags, cache busters); an empty value means "no filter"; a known parameter given more than once, or
 with a value outside its allowlist or type, raises ``InvalidParameter`` (a 400) whose message names
 the parameter but never repeats the value.
+
+The date range is by calendar month (``start``/``end`` as ``YYYY-MM``, both included): the
+aggregates are monthly, so a day would promise a precision they do not have.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from werkzeug.exceptions import BadRequest
 
@@ -22,12 +25,17 @@ from pipeline.schema import AGE_GROUPS
 FILTER_PARAMS: tuple[str, ...] = ("start", "end", "country", "category", "age_group")
 CUSTOMER_PARAM = "id"
 CUSTOMER_ID_MAX_LEN = 64
+# Filter -> the aggregate column it applies to; an aggregate without the column ignores it.
+FILTER_COLUMNS: dict[str, str] = {
+    "start": "month",
+    "end": "month",
+    "country": "Country",
+    "category": "Category",
+    "age_group": "AgeGroup",
+}
 
 _CUSTOMER_ID = re.compile(r"[A-Za-z0-9_-]+")
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# datetime64[ns] spans 1677-09-22 .. 2262-04-11: valid dates beyond it are compared by hand.
-_FIRST_DAY = pd.Timestamp.min.ceil("D").date()
-_LAST_DAY = pd.Timestamp.max.floor("D").date()
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 class InvalidParameter(BadRequest):
@@ -40,22 +48,27 @@ class InvalidParameter(BadRequest):
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """The allowlists: values present in the data, plus the schema's age groups."""
+    """The allowlists: values present in the aggregates, plus the schema's age groups."""
 
     countries: tuple[str, ...]
     categories: tuple[str, ...]
     age_groups: tuple[str, ...] = AGE_GROUPS
-    first_day: dt.date | None = None
-    last_day: dt.date | None = None
+    months: tuple[str, ...] = ()
+
+    @property
+    def first_month(self) -> str | None:
+        return self.months[0] if self.months else None
+
+    @property
+    def last_month(self) -> str | None:
+        return self.months[-1] if self.months else None
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> Vocabulary:
-        days = frame["OrderDate"].dropna()
+    def from_cube(cls, cube: pd.DataFrame) -> Vocabulary:
         return cls(
-            countries=_distinct(frame["Country"]),
-            categories=_distinct(frame["Category"]),
-            first_day=days.min().date() if len(days) else None,
-            last_day=days.max().date() if len(days) else None,
+            countries=_distinct(cube["Country"]),
+            categories=_distinct(cube["Category"]),
+            months=_distinct(cube["month"]),
         )
 
 
@@ -65,8 +78,8 @@ def _distinct(column: pd.Series) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Filters:
-    start: dt.date | None = None
-    end: dt.date | None = None
+    start: str | None = None  # "YYYY-MM", inclusive
+    end: str | None = None
     country: str | None = None
     category: str | None = None
     age_group: str | None = None
@@ -74,35 +87,46 @@ class Filters:
     def to_query(self) -> dict[str, str]:
         """The set filters as query parameters (round-trips through ``parse_filters``)."""
         values = {name: getattr(self, name) for name in FILTER_PARAMS}
-        return {
-            name: value.isoformat() if isinstance(value, dt.date) else value
-            for name, value in values.items()
-            if value is not None
-        }
+        return {name: value for name, value in values.items() if value is not None}
 
-    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        mask = pd.Series(True, index=frame.index)
+    def in_range(self, months: Iterable[str]) -> list[str]:
+        """The months within [start, end] ("YYYY-MM" text orders like the months)."""
+        return [
+            m
+            for m in months
+            if (self.start is None or m >= self.start) and (self.end is None or m <= self.end)
+        ]
+
+    def ignored_by(self, columns: Iterable[str]) -> tuple[str, ...]:
+        """The set filters an aggregate with these columns cannot apply."""
+        have = set(columns)
+        return tuple(
+            name
+            for name in FILTER_PARAMS
+            if getattr(self, name) is not None and FILTER_COLUMNS[name] not in have
+        )
+
+    def mask(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows of an aggregate matching every filter whose column the aggregate has."""
+        keep = np.ones(len(frame), dtype=bool)
         for column, value in (
             ("Country", self.country),
             ("Category", self.category),
             ("AgeGroup", self.age_group),
         ):
-            if value is not None:
-                mask &= frame[column] == value
-        mask &= _within(frame["OrderDate"], self.start, self.end)
-        return frame[mask]
+            if value is not None and column in frame.columns:
+                keep &= (frame[column] == value).to_numpy()
+        if (self.start is not None or self.end is not None) and "month" in frame.columns:
+            months = frame["month"]
+            if isinstance(months.dtype, pd.CategoricalDtype):
+                chosen = self.in_range(months.cat.categories)
+            else:
+                chosen = self.in_range(months.unique())
+            keep &= months.isin(chosen).to_numpy()
+        return keep
 
-
-def _within(days: pd.Series, start: dt.date | None, end: dt.date | None) -> pd.Series:
-    """OrderDate in [start, end]; the frame holds midnight timestamps (see sources.normalize)."""
-    mask = pd.Series(True, index=days.index)
-    if (start is not None and start > _LAST_DAY) or (end is not None and end < _FIRST_DAY):
-        return ~mask
-    if start is not None and start >= _FIRST_DAY:
-        mask &= days >= pd.Timestamp(start)
-    if end is not None and end <= _LAST_DAY:
-        mask &= days <= pd.Timestamp(end)
-    return mask
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[self.mask(frame)]
 
 
 def _single(args: Mapping[str, Any], name: str) -> str | None:
@@ -118,16 +142,16 @@ def _single(args: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
-def _day(args: Mapping[str, Any], name: str) -> dt.date | None:
+def _month(args: Mapping[str, Any], name: str) -> str | None:
     text = _single(args, name)
     if text is None:
         return None
-    if not _ISO_DAY.fullmatch(text):
-        raise InvalidParameter(name, "expected a date as YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InvalidParameter(name, "not a calendar date") from None
+    match = _MONTH.fullmatch(text)
+    if not match:
+        raise InvalidParameter(name, "expected a month as YYYY-MM")
+    if int(match.group(1)) < 1 or not 1 <= int(match.group(2)) <= 12:
+        raise InvalidParameter(name, "not a calendar month")
+    return text
 
 
 def _choice(args: Mapping[str, Any], name: str, allowed: tuple[str, ...], what: str) -> str | None:
@@ -139,9 +163,9 @@ def _choice(args: Mapping[str, Any], name: str, allowed: tuple[str, ...], what: 
 
 def parse_filters(args: Mapping[str, Any], vocabulary: Vocabulary) -> Filters:
     """Validate the dashboard's filter parameters against the data's vocabulary."""
-    start, end = _day(args, "start"), _day(args, "end")
+    start, end = _month(args, "start"), _month(args, "end")
     if start is not None and end is not None and start > end:
-        raise InvalidParameter("end", "the end date is before the start date")
+        raise InvalidParameter("end", "the end month is before the start month")
     return Filters(
         start=start,
         end=end,

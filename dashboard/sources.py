@@ -1,14 +1,20 @@
-"""Where the dashboard's orders come from: a small protocol and its Parquet and HBase adapters.
+"""Where the dashboard's data comes from: the aggregates of one run, a customer's orders, the run
+manifest.
 
-Every source hands out frames in one canonical shape (see ``normalize``), so the filters and the
-figures never care whether the rows came from a Spark output directory or from HBase.
+``AggregateSource`` serves what the pipeline published to HBase (aggregates in memory, a customer's
+orders by a row-key prefix scan). ``LocalSource``, ``ParquetSource`` and ``HBaseSource`` hold the
+clean rows themselves and build the same aggregates in pandas. Clean rows always come out in one
+canonical shape (see ``normalize``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -17,26 +23,45 @@ import pandas as pd
 import pyarrow.dataset as ds
 from thriftpy2.thrift import TException
 
-from pipeline import hbase_codec
+from dashboard.snapshot import Snapshot, SnapshotError
+from pipeline import aggregate, hbase_codec
+from pipeline.adapters import hbase_aggregates
 from pipeline.schema import CLEAN_COLUMNS, DATE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
+
+log = logging.getLogger(__name__)
 
 
 class SourceError(RuntimeError):
-    """The orders could not be read; the message names the location and gives a hint."""
+    """The data could not be read; the message names the location and gives a hint."""
 
 
 @runtime_checkable
-class OrdersSource(Protocol):
-    def orders(self) -> pd.DataFrame:
-        """All clean orders, columns per ``schema.CLEAN_COLUMNS``."""
+class DashboardSource(Protocol):
+    """What the app needs; injected into ``create_app``."""
+
+    def aggregates(self) -> Snapshot:
+        """The aggregates of the latest run (the same object until a new run lands)."""
         ...
 
     def customer_orders(self, customer_id: str) -> pd.DataFrame:
-        """One customer's orders, oldest first."""
+        """One customer's clean orders, oldest first."""
+        ...
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The latest run manifest, or None when there is none."""
         ...
 
     def describe(self) -> str:
         """Where the data comes from, for /health and the page footer."""
+        ...
+
+
+@runtime_checkable
+class OrdersSource(Protocol):
+    """A source that holds every clean row (local data, small tables)."""
+
+    def orders(self) -> pd.DataFrame:
+        """All clean orders, columns per ``schema.CLEAN_COLUMNS``."""
         ...
 
 
@@ -74,11 +99,88 @@ def _by_order_date(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["OrderDate", "row_key"], kind="stable").reset_index(drop=True)
 
 
-class ParquetSource:
-    """A Spark output directory of Parquet (part files, hive partitions), read once per process."""
+def _read_manifest(path: Path | None) -> dict[str, Any] | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"cannot read the run manifest {path}: {exc}") from exc
+    return manifest if isinstance(manifest, dict) else None
 
-    def __init__(self, path: str | Path) -> None:
+
+class FrameAggregates:
+    """For sources that hold the clean rows themselves: the aggregates built from them in pandas
+    (``pipeline.aggregate.build_aggregates``, the same functions the Spark job runs), once per
+    frame. Subclasses provide ``orders()``."""
+
+    _aggregate_lock: threading.Lock
+    _built: tuple[pd.DataFrame, Snapshot] | None = None
+
+    def orders(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def manifest(self) -> dict[str, Any] | None:
+        return None
+
+    def aggregates(self) -> Snapshot:
+        frame = self.orders()
+        lock = self.__dict__.setdefault("_aggregate_lock", threading.Lock())
+        with lock:
+            if self._built is not None and self._built[0] is frame:
+                return self._built[1]
+            try:
+                frames = aggregate.build_aggregates(frame)
+                run_id = str((self.manifest() or {}).get("run_id") or f"local-{id(frame):x}")
+                snapshot = Snapshot.from_aggregates(frames, run_id)
+            except (aggregate.AggregateError, SnapshotError) as exc:
+                where = self.describe()
+                raise SourceError(f"cannot aggregate the orders of {where}: {exc}") from exc
+            self._built = (frame, snapshot)
+            return snapshot
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class LocalSource(FrameAggregates):
+    """Clean rows already in memory (e.g. ``pipeline.clean.clean_lines(...).clean``)."""
+
+    def __init__(
+        self, orders: pd.DataFrame, manifest: Mapping[str, Any] | None = None, name: str = "memory"
+    ) -> None:
+        self._frame = normalize(orders)
+        self._manifest = dict(manifest) if manifest is not None else None
+        self.name = name
+
+    def orders(self) -> pd.DataFrame:
+        return self._frame
+
+    def manifest(self) -> dict[str, Any] | None:
+        return self._manifest
+
+    def customer_orders(self, customer_id: str) -> pd.DataFrame:
+        frame = self._frame
+        return _by_order_date(frame[frame["CustomerID"] == customer_id])
+
+    def describe(self) -> str:
+        return f"local:{self.name}"
+
+
+class ParquetSource(FrameAggregates):
+    """A Spark output directory of Parquet (part files, hive partitions), read once per process.
+
+    The run manifest is ``manifest.json`` beside the ``clean/`` folder (a ``pipeline clean``
+    output), or in the folder itself, unless ``manifest`` names it.
+    """
+
+    def __init__(self, path: str | Path, manifest: str | Path | None = None) -> None:
         self.path = Path(path)
+        if manifest is not None:
+            self.manifest_path: Path | None = Path(manifest)
+        else:
+            folder = self.path.parent if self.path.name == "clean" else self.path
+            self.manifest_path = folder / "manifest.json"
         self._frame: pd.DataFrame | None = None
         self._lock = threading.Lock()
 
@@ -123,6 +225,9 @@ class ParquetSource:
             self._frame = frame
         return frame
 
+    def manifest(self) -> dict[str, Any] | None:
+        return _read_manifest(self.manifest_path)
+
     def customer_orders(self, customer_id: str) -> pd.DataFrame:
         frame = self.orders()
         return _by_order_date(frame[frame["CustomerID"] == customer_id])
@@ -131,8 +236,16 @@ class ParquetSource:
         return f"parquet:{self.path}"
 
 
-class HBaseSource:
-    """The ``customer_orders`` HBase table over Thrift 1, scanned once per process.
+def _thrift_error(what: str, host: str, port: int, table: str, exc: BaseException) -> SourceError:
+    return SourceError(
+        f"HBase {what} of table {table!r} at {host}:{port} failed: {exc!r}. Hint: is the HBase "
+        f"Thrift server up (hbase thrift start -p {port}) and does the table exist?"
+    )
+
+
+class HBaseSource(FrameAggregates):
+    """The whole ``customer_orders`` table over Thrift 1, scanned once per process, aggregated in
+    pandas. For small tables and tests: at millions of rows use ``AggregateSource``.
 
     The connection opens on first use; a failed call drops it so the next call reconnects.
     happybase connections are not thread-safe, hence one lock around every use.
@@ -171,11 +284,7 @@ class HBaseSource:
                 return normalize(hbase_codec.decode_frame(rows))
             except (OSError, TException) as exc:
                 self.close()
-                raise SourceError(
-                    f"HBase scan of table {self.table!r} at {self.host}:{self.port} failed: "
-                    f"{exc!r}. Hint: is the HBase Thrift server up (hbase thrift start -p "
-                    f"{self.port}) and does the table exist?"
-                ) from exc
+                raise _thrift_error("scan", self.host, self.port, self.table, exc) from exc
 
     def orders(self) -> pd.DataFrame:
         with self._lock:
@@ -203,3 +312,167 @@ class HBaseSource:
 
     def describe(self) -> str:
         return f"hbase://{self.host}:{self.port}/{self.table}"
+
+
+class _Link:
+    """One lazily opened happybase connection and the lock that serialises its use."""
+
+    def __init__(self, connect: Callable[[], Any]) -> None:
+        self._connect = connect
+        self._connection: Any = None
+        self.lock = threading.Lock()
+
+    def table(self, name: str) -> Any:
+        if self._connection is None:
+            connection = self._connect()
+            connection.open()
+            self._connection = connection
+        return self._connection.table(name)
+
+    def drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(OSError, TException):
+                connection.close()
+
+
+class AggregateSource:
+    """The published aggregates (``<table>_aggregates``) and the orders table, over Thrift 1.
+
+    The aggregates are read once into memory and served from there. At most every
+    ``check_seconds`` one request reads ``manifest|latest`` (a single-row get); when its
+    ``run_id`` differs from the one in memory, that request reloads the aggregates while the
+    others keep being served the previous run. A reload that finds rows of two runs (a publish in
+    progress) keeps the previous run and looks again after ``retry_seconds``. A customer's
+    orders are a prefix scan of the orders table on a connection of their own, so a reload never
+    holds up a drill-down.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        table: str = "customer_orders",
+        *,
+        aggregates_table: str | None = None,
+        check_seconds: float = 5.0,
+        retry_seconds: float = 1.0,
+        batch_size: int = 5_000,
+        connect: Callable[[], Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.host, self.port, self.table = host, port, table
+        self.aggregates_table = aggregates_table or f"{table}_aggregates"
+        self.check_seconds, self.retry_seconds = check_seconds, retry_seconds
+        self.batch_size = batch_size
+        self._clock = clock
+        connect = connect or self._thrift_connection
+        self._reader, self._lookups = _Link(connect), _Link(connect)
+        self._snapshot: Snapshot | None = None
+        self._manifest: dict[str, Any] | None = None
+        self._manifest_stamp: int | None = None
+        self._next_check = 0.0
+        self._refresh_lock = threading.Lock()
+        self.loads = 0  # how many times the aggregates were read (for tests and logs)
+
+    def _thrift_connection(self) -> happybase.Connection:
+        return happybase.Connection(
+            self.host,
+            self.port,
+            autoconnect=False,
+            transport="buffered",
+            protocol="binary",
+            timeout=60_000,
+        )
+
+    def _check(self) -> None:
+        """Read the manifest; reload the aggregates when it names another run."""
+        self._next_check = self._clock() + self.check_seconds
+        with self._reader.lock:
+            try:
+                table = self._reader.table(self.aggregates_table)
+                manifest, stamp = hbase_aggregates.get_manifest(table)
+                if manifest is None:
+                    raise SourceError(
+                        f"table {self.aggregates_table!r} at {self.host}:{self.port} has no "
+                        f"{hbase_aggregates.MANIFEST_KEY.decode()!r} row. Hint: run the aggregate "
+                        "and publish steps (pipeline run) first."
+                    )
+                run_id = str(manifest.get("run_id", ""))
+                if self._snapshot is not None and run_id == self._snapshot.run_id:
+                    self._manifest, self._manifest_stamp = manifest, stamp
+                    return
+                frames: dict[str, pd.DataFrame] = {}
+                runs: set[str] = set()
+                for name in aggregate.PUBLISHED:
+                    frames[name], found = hbase_aggregates.scan_aggregate(
+                        table, name, self.batch_size
+                    )
+                    runs |= found
+            except (OSError, TException) as exc:
+                self._reader.drop()
+                raise _thrift_error(
+                    "read", self.host, self.port, self.aggregates_table, exc
+                ) from exc
+        self.loads += 1
+        if runs != {run_id}:
+            self._next_check = self._clock() + self.retry_seconds
+            if self._snapshot is not None:
+                log.warning("aggregates hold runs %s while the manifest says %s", runs, run_id)
+                return
+        try:
+            snapshot = Snapshot.from_aggregates(frames, run_id)
+        except SnapshotError as exc:
+            self._next_check = self._clock() + self.retry_seconds
+            raise SourceError(f"{exc}. Hint: is a publish in progress? It is retried.") from exc
+        self._snapshot, self._manifest, self._manifest_stamp = snapshot, manifest, stamp
+
+    def aggregates(self) -> Snapshot:
+        snapshot = self._snapshot
+        if snapshot is not None and self._clock() < self._next_check:
+            return snapshot
+        if snapshot is None:
+            with self._refresh_lock:  # nothing to serve yet: wait for the first load
+                if self._snapshot is None:
+                    self._check()
+        elif self._refresh_lock.acquire(blocking=False):  # one request checks, the rest serve
+            try:
+                if self._clock() >= self._next_check:
+                    self._check()
+            except SourceError as exc:
+                log.warning("keeping run %s: %s", snapshot.run_id, exc)
+            finally:
+                self._refresh_lock.release()
+        assert self._snapshot is not None
+        return self._snapshot
+
+    def refresh(self) -> Snapshot:
+        """Check the manifest now."""
+        with self._refresh_lock:
+            self._check()
+        assert self._snapshot is not None
+        return self._snapshot
+
+    def manifest(self) -> dict[str, Any] | None:
+        self.aggregates()
+        return self._manifest
+
+    def customer_orders(self, customer_id: str) -> pd.DataFrame:
+        prefix = hbase_codec.customer_prefix(customer_id)
+        with self._lookups.lock:
+            try:
+                rows = list(
+                    self._lookups.table(self.table).scan(row_prefix=prefix, batch_size=1_000)
+                )
+            except (OSError, TException) as exc:
+                self._lookups.drop()
+                raise _thrift_error("prefix scan", self.host, self.port, self.table, exc) from exc
+        return _by_order_date(normalize(hbase_codec.decode_frame(rows)))
+
+    def close(self) -> None:
+        for link in (self._reader, self._lookups):
+            with link.lock:
+                link.drop()
+
+    def describe(self) -> str:
+        return f"hbase://{self.host}:{self.port}/{self.aggregates_table}"

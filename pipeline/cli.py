@@ -96,6 +96,28 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    from pipeline.jobs.aggregate import aggregates_root, run_aggregate
+    from pipeline.spark_session import build_spark
+
+    settings = Settings.from_env()
+    rows = run_aggregate(build_spark(settings), settings)
+    print(f"aggregates {rows} -> {aggregates_root(settings)}")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from pipeline.adapters.hbase_aggregates import publish_aggregates
+    from pipeline.spark_session import build_spark
+
+    settings = Settings.from_env()
+    path = settings.output_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    published = publish_aggregates(build_spark(settings), settings, manifest=manifest)
+    print(f"published run {published.run_id} to {published.table}: {published.rows}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.run import run_pipeline
 
@@ -134,7 +156,7 @@ def cmd_stack_prepare(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from dashboard.app import serve
-    from dashboard.sources import HBaseSource
+    from dashboard.sources import AggregateSource
     from pipeline.run import run_pipeline
     from stack.services import running_stack
 
@@ -145,28 +167,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
         settings = Settings.from_env(output_dir=output)
         print(f"pipeline at {args.rows:,} rows:")
         run_pipeline(settings, args.rows, args.seed, args.error_rate, report=_print_stage)
-        source = HBaseSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+        source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
         print(
             f"dashboard on http://127.0.0.1:{args.port}  (Ctrl-C stops it and the stack)",
             flush=True,
         )
         with contextlib.suppress(KeyboardInterrupt):
-            serve(source, host="127.0.0.1", port=args.port)
+            config = {"DATA_DOCS_DIR": str(output / "data-docs")}
+            serve(source, host="127.0.0.1", port=args.port, config=config)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from dashboard.app import serve
-    from dashboard.sources import HBaseSource, ParquetSource
+    from dashboard.sources import AggregateSource, ParquetSource
 
     if args.source:
-        source = ParquetSource(
-            args.source / "clean" if (args.source / "clean").is_dir() else args.source
-        )
+        clean = args.source / "clean" if (args.source / "clean").is_dir() else args.source
+        source = ParquetSource(clean)  # reads manifest.json beside clean/
+        docs = args.source / "data-docs"
     else:
         settings = Settings.from_env()
-        source = HBaseSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
-    serve(source, host="127.0.0.1", port=args.port)
+        source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+        docs = settings.output_dir / "data-docs"
+    config = {"DATA_DOCS_DIR": str(args.data_docs or docs)}
+    serve(source, host="127.0.0.1", port=args.port, config=config)
     return 0
 
 
@@ -208,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", help="clean Parquet -> HBase table through Thrift")
     p.set_defaults(func=cmd_load)
 
+    p = sub.add_parser("aggregate", help="clean Parquet -> the dashboard's aggregates (Parquet)")
+    p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("publish", help="aggregates + run manifest -> HBase <table>_aggregates")
+    p.set_defaults(func=cmd_publish)
+
     p = sub.add_parser("run", help="the whole path on running services (PIPELINE_* endpoints)")
     data_args(p, 20_000)
     p.set_defaults(func=cmd_run)
@@ -220,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the dashboard from local Parquet or from HBase")
     p.add_argument("--source", type=Path, help="a `pipeline clean` output (else: HBase)")
+    p.add_argument(
+        "--data-docs",
+        type=Path,
+        help="Data Docs folder served at /data-docs/ (default: DIR/data-docs, else "
+        "PIPELINE_OUTPUT_DIR/data-docs)",
+    )
     p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1")
     p.set_defaults(func=cmd_serve)
 

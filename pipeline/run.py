@@ -18,9 +18,10 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from pipeline import gates
-from pipeline.adapters import hbase_table, kafka_topic
+from pipeline.adapters import hbase_aggregates, hbase_table, kafka_topic
 from pipeline.adapters.raw_store import read_raw, upload_bulk
 from pipeline.generate import write_orders
+from pipeline.jobs.aggregate import run_aggregate
 from pipeline.jobs.load_hbase import run_load
 from pipeline.jobs.stream_ingest import run_stream_ingest
 from pipeline.jobs.transform import run_transform
@@ -45,8 +46,9 @@ class Manifest:
     rows: int
     seed: int
     error_rate: float
-    run_id: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"))
+    run_id: str = field(default_factory=hbase_aggregates.new_run_id)
     status: str = "running"
+    finished_at: str | None = None
     stages: list[Stage] = field(default_factory=list)
     gates: list[dict[str, Any]] = field(default_factory=list)
     reconciliation: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -82,7 +84,10 @@ def reconcile(manifest: Manifest) -> dict[str, dict[str, Any]]:
         )
     if "load_hbase" in out:
         checks["clean = HBase rows"] = (out["transform"].rows_out, out["load_hbase"].rows_out)
-    return {name: {"left": a, "right": b, "ok": a == b} for name, (a, b) in checks.items()}
+    if "publish_aggregates" in out:
+        orders = out["publish_aggregates"].detail["orders"]
+        checks["clean = orders in the aggregates"] = (out["transform"].rows_out, orders)
+    return {name: {"expected": a, "actual": b, "ok": a == b} for name, (a, b) in checks.items()}
 
 
 def split_lines(path: Path, share: float) -> tuple[list[str], list[str]]:
@@ -111,6 +116,7 @@ class _Run:
 
     def close(self, status: str) -> None:
         self.manifest.status = status
+        self.manifest.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.manifest.reconciliation = reconcile(self.manifest)
         self.manifest.write(self.settings.output_dir / "manifest.json")
 
@@ -130,15 +136,51 @@ def run_pipeline(
         _ingest(spark, run, rows, seed, error_rate)
         _transform(spark, run)
         publish_clean(spark, settings, run)
+        _aggregate(spark, run)
     except gates.GateFailed:
         run.close("gate_failed")
         raise
     except Exception:
         run.close("failed")
         raise
-    ok = all(check["ok"] for check in manifest.reconciliation.values())
+    ok = all(check["ok"] for check in reconcile(manifest).values())
     run.close("succeeded" if ok else "counts_differ")
+    # The copy the dashboard's health page reads (same run_id: the dashboard does not reload).
+    hbase_aggregates.write_manifest(
+        settings.thrift_host,
+        settings.thrift_port,
+        hbase_aggregates.table_name(settings),
+        manifest.as_dict(),
+    )
     return manifest
+
+
+def _aggregate(spark: SparkSession, run: _Run) -> None:
+    """The dashboard's aggregates: built from clean/, published to <table>_aggregates."""
+    settings = run.settings
+    clean_rows = run.manifest.stage("transform").rows_out
+    started = time.monotonic()
+    rows = run_aggregate(spark, settings)
+    run.stage(
+        "aggregate",
+        clean_rows,
+        sum(rows.values()),
+        started,
+        rows=rows,
+        path=f"{settings.data_root}/aggregates",
+    )
+    started = time.monotonic()
+    published = hbase_aggregates.publish_aggregates(
+        spark, settings, manifest=run.manifest, run_id=run.manifest.run_id
+    )
+    run.stage(
+        "publish_aggregates",
+        sum(rows.values()),
+        sum(published.rows.values()),
+        started,
+        table=published.table,
+        orders=published.totals["orders"],
+    )
 
 
 def _ingest(spark: SparkSession, run: _Run, rows: int, seed: int, error_rate: float) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.app import create_app
-from dashboard.sources import HBaseSource
+from dashboard.sources import AggregateSource
 from pipeline import hbase_codec
 from pipeline.adapters import hbase_table
 from pipeline.adapters.raw_store import read_raw
@@ -115,15 +115,23 @@ def test_messy_rows_reconcile_from_raw_to_hbase(full_stack, test_output: Path) -
 
 
 def test_dashboard_serves_what_hbase_holds(exact_run) -> None:
-    settings, _ = exact_run
-    source = HBaseSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+    settings, manifest = exact_run
+    source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
     client = create_app(source).test_client()
     page = client.get("/")
     assert page.status_code == 200 and b"plotly" in page.data.lower()
     summary = client.get("/api/summary").get_json()
     truth = read_truth(settings.output_dir / "generated")
     assert summary["kpis"]["orders"] == ROWS
-    assert summary["kpis"]["revenue"] == pytest.approx(truth["TotalAmount"].sum(), rel=1e-9)
+    assert summary["kpis"]["revenue"] == pytest.approx(truth["TotalAmount"].sum(), abs=0.005)
+    assert summary["kpis"]["customers"] == truth["CustomerID"].nunique()
+    assert summary["run_id"] == manifest.run_id
+    health = client.get("/health/pipeline")
+    assert health.status_code == 200 and manifest.run_id.encode() in health.data
+    customer = truth["CustomerID"].iloc[0]
+    drill = client.get(f"/customer?id={customer}")
+    assert drill.status_code == 200
+    assert all(k.encode() in drill.data for k in truth.loc[truth.CustomerID == customer, "row_key"])
 
 
 def test_orders_table_is_presplit_on_the_salt_and_rows_spread_over_it(exact_run) -> None:

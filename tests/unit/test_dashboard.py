@@ -1,8 +1,10 @@
-"""The dashboard contract on local Parquet: pages, filters, drill-down, errors, sources, charts."""
+"""The dashboard contract on local Parquet: pages, filters, drill-down, errors, sources, charts.
+
+Every number the pages show comes from the aggregates; the oracle is pandas over the clean rows.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import html as html_lib
 import json
 import re
@@ -19,12 +21,17 @@ from dashboard_data import (
     write_partitioned,
     write_spark_like,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from markupsafe import escape
 
 from dashboard import (
+    DashboardSource,
     HBaseSource,
+    LocalSource,
     OrdersSource,
     ParquetSource,
+    Snapshot,
     SourceError,
     create_app,
     figures,
@@ -34,12 +41,11 @@ from dashboard.filters import (
     FILTER_PARAMS,
     Filters,
     InvalidParameter,
-    Vocabulary,
     parse_customer_id,
     parse_filters,
 )
 from dashboard.sources import normalize
-from pipeline import hbase_codec
+from pipeline import aggregate, hbase_codec
 from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS
 
 pytestmark = pytest.mark.unit
@@ -69,11 +75,15 @@ def client(app):
 
 
 def revenue_where(frame: pd.DataFrame, **equals: Any) -> float:
-    """The pandas oracle: TotalAmount summed over rows whose columns equal the given values."""
+    """The pandas oracle: TotalAmount summed (to the cent) over rows whose columns equal values."""
     mask = pd.Series(True, index=frame.index)
     for column, value in equals.items():
         mask &= frame[column] == value
-    return float(frame.loc[mask, "TotalAmount"].sum())
+    return round(float(frame.loc[mask, "TotalAmount"].sum()), 2)
+
+
+def month_of(frame: pd.DataFrame) -> pd.Series:
+    return frame["OrderDate"].map(lambda day: day.strftime("%Y-%m"))
 
 
 def kpi_values(html: str) -> dict[str, str]:
@@ -96,6 +106,7 @@ def embedded_figures(html: str) -> dict[str, Any]:
         ("/customer", "text/html"),
         ("/customer?id=C0001", "text/html"),
         ("/health", "application/json"),
+        ("/health/pipeline", "text/html"),
         ("/api/summary", "application/json"),
         ("/static/plotly.min.js", "text/javascript"),
         ("/static/dashboard.js", "text/javascript"),
@@ -120,7 +131,7 @@ def test_dashboard_shows_every_kpi_and_chart_container(client) -> None:
 
 def test_dashboard_kpis_equal_pandas_aggregates(client, raw_orders: pd.DataFrame) -> None:
     shown = kpi_values(client.get("/").get_data(as_text=True))
-    revenue = float(raw_orders["TotalAmount"].sum())
+    revenue = round(float(raw_orders["TotalAmount"].sum()), 2)
     assert float(shown["revenue"]) == revenue
     assert int(shown["orders"]) == len(raw_orders)
     assert int(shown["customers"]) == raw_orders["CustomerID"].nunique()
@@ -153,22 +164,22 @@ def test_country_filter_reduces_revenue_to_the_pandas_value(
 
 def test_combined_filters_equal_the_pandas_selection(client, raw_orders: pd.DataFrame) -> None:
     query = {
-        "start": "2023-03-01",
-        "end": "2023-11-30",
+        "start": "2023-03",
+        "end": "2023-11",
         "category": "Home & Kitchen",
         "age_group": "25-34",
     }
     got = client.get("/api/summary", query_string=query).get_json()
-    days = raw_orders["OrderDate"]
+    months = month_of(raw_orders)
     expected = raw_orders[
-        (days >= dt.date(2023, 3, 1))
-        & (days <= dt.date(2023, 11, 30))
+        (months >= "2023-03")
+        & (months <= "2023-11")
         & (raw_orders["Category"] == "Home & Kitchen")
         & (raw_orders["AgeGroup"] == "25-34")
     ]
     assert len(expected) > 0, "the test data covers the selection"
-    assert got["rows"] == got["kpis"]["orders"] == len(expected)
-    assert got["kpis"]["revenue"] == pytest.approx(float(expected["TotalAmount"].sum()))
+    assert got["kpis"]["orders"] == len(expected)
+    assert got["kpis"]["revenue"] == round(float(expected["TotalAmount"].sum()), 2)
     assert got["kpis"]["customers"] == expected["CustomerID"].nunique()
     assert got["charts"]["monthly_sales"]["months"][0] == "2023-03"
     assert got["charts"]["monthly_sales"]["months"][-1] <= "2023-11"
@@ -178,7 +189,7 @@ def test_combined_filters_equal_the_pandas_selection(client, raw_orders: pd.Data
 def test_a_filter_changes_every_chart_at_once(client) -> None:
     everything = client.get("/api/summary").get_json()["charts"]
     filtered = client.get(
-        "/api/summary", query_string={"country": "Japan", "end": "2023-12-31"}
+        "/api/summary", query_string={"country": "Japan", "end": "2023-12"}
     ).get_json()["charts"]
     for name in CHARTS:
         assert filtered[name] != everything[name], name
@@ -198,19 +209,17 @@ def test_page_and_api_show_the_same_filtered_numbers(client) -> None:
 
 def test_selected_filters_stay_in_the_form_and_links(client) -> None:
     query = {
-        "start": "2023-02-01",
-        "end": "2024-01-31",
+        "start": "2023-02",
+        "end": "2024-01",
         "country": "Côte d'Ivoire",
         "category": "Home & Kitchen",
         "age_group": "45-54",
     }
     html = client.get("/", query_string=query).get_data(as_text=True)
     assert 'method="get"' in html
-    assert 'name="start" value="2023-02-01"' in html
-    assert 'name="end" value="2024-01-31"' in html
-    for name in ("country", "category", "age_group"):
+    for name in query:
         assert f'<option value="{escape(query[name])}" selected>' in html
-    assert html.count(" selected>") == 3
+    assert html.count(" selected>") == 5
     json_link = re.search(r'id="summary-json" href="([^"]*)"', html).group(1)
     assert client.get(html_lib.unescape(json_link)).get_json()["filters"] == query
 
@@ -223,13 +232,16 @@ def test_empty_values_and_unknown_parameters_do_not_filter(client, query) -> Non
 
 
 def test_a_range_without_orders_renders_empty_charts(client) -> None:
-    query = {"start": "2030-01-01", "end": "2030-12-31"}
+    query = {"start": "2030-01", "end": "2030-12"}
     api = client.get("/api/summary", query_string=query).get_json()
     assert api["kpis"] == {"revenue": 0.0, "orders": 0, "customers": 0, "average_order_value": 0.0}
     assert api["charts"]["monthly_sales"] == {"months": [], "series": []}
+    assert api["top_customers"]["customers"] == []
     page = client.get("/", query_string=query)
     assert page.status_code == 200
-    assert "No orders match the filters" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert "No orders match the filters" in html
+    assert '<option value="2030-01" selected>' in html, "a valid month outside the data stays"
 
 
 @pytest.mark.parametrize(
@@ -238,10 +250,11 @@ def test_a_range_without_orders_renders_empty_charts(client) -> None:
         ({"country": "Atlantis"}, "country"),
         ({"category": "<script>alert(1)</script>"}, "category"),
         ({"age_group": "17-"}, "age_group"),
-        ({"start": "2024-13-01"}, "start"),
-        ({"start": "01/02/2024"}, "start"),
-        ({"end": "2023-02-30"}, "end"),
-        ({"start": "2024-01-02", "end": "2024-01-01"}, "end"),
+        ({"start": "2024-13"}, "start"),
+        ({"start": "2024-01-01"}, "start"),
+        ({"start": "01/2024"}, "start"),
+        ({"end": "0000-02"}, "end"),
+        ({"start": "2024-02", "end": "2024-01"}, "end"),
         ({"country": ["Japan", "Brazil"]}, "country"),
     ],
 )
@@ -259,7 +272,7 @@ def test_bad_filter_is_400_naming_the_parameter_not_the_value(
         assert f"Invalid query parameter &#39;{parameter}&#39;: " in body
     for value in query.values():
         for text in value if isinstance(value, list) else [value]:
-            if text not in ("Japan", "Brazil", "2024-01-02", "2024-01-01"):
+            if text not in ("Japan", "Brazil", "2024-02", "2024-01"):
                 assert text not in body
                 assert str(escape(text)) not in body
 
@@ -306,12 +319,10 @@ def test_top_customers_link_to_their_drill_down(client) -> None:
 # --- health, assets, headers ---------------------------------------------------------------------
 
 
-def test_health_reports_the_source_and_row_count(client, parquet_dir: Path) -> None:
-    assert client.get("/health").get_json() == {
-        "status": "ok",
-        "source": f"parquet:{parquet_dir}",
-        "rows": 2_000,
-    }
+def test_health_reports_the_source_run_and_order_count(client, parquet_dir: Path) -> None:
+    health = client.get("/health").get_json()
+    assert health.pop("run_id").startswith("local-")
+    assert health == {"status": "ok", "source": f"parquet:{parquet_dir}", "rows": 2_000}
 
 
 def test_a_failing_source_gives_503_not_500(tmp_path: Path) -> None:
@@ -342,15 +353,27 @@ def test_responses_carry_security_headers_and_debug_is_off(parquet_dir: Path) ->
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_serve_binds_localhost_without_debugger_or_reloader(parquet_dir: Path, monkeypatch) -> None:
-    calls: list[dict] = []
-    monkeypatch.setattr("flask.Flask.run", lambda app, **kwargs: calls.append(kwargs))
+def test_serve_binds_localhost_threaded_with_debug_off(parquet_dir: Path, monkeypatch) -> None:
+    calls: list[tuple] = []
+
+    class Server:
+        def serve_forever(self) -> None:
+            calls.append(("served",))
+
+        def server_close(self) -> None:
+            calls.append(("closed",))
+
+    def make_server(host, port, app, threaded):
+        calls.append((host, port, app.debug, threaded))
+        return Server()
+
+    monkeypatch.setattr("dashboard.app.make_server", make_server)
     serve(ParquetSource(parquet_dir), port=5099)
-    assert calls == [{"host": "127.0.0.1", "port": 5099, "debug": False, "use_reloader": False}]
+    assert calls == [("127.0.0.1", 5099, False, True), ("served",), ("closed",)]
 
 
 def test_create_app_rejects_something_that_is_not_a_source() -> None:
-    with pytest.raises(TypeError, match="OrdersSource"):
+    with pytest.raises(TypeError, match="DashboardSource"):
         create_app(object())
 
 
@@ -359,7 +382,7 @@ def test_create_app_rejects_something_that_is_not_a_source() -> None:
 
 def test_parquet_source_reads_spark_output_ignoring_markers(parquet_dir: Path, raw_orders) -> None:
     source = ParquetSource(parquet_dir)
-    assert isinstance(source, OrdersSource)
+    assert isinstance(source, OrdersSource) and isinstance(source, DashboardSource)
     frame = source.orders()
     assert tuple(frame.columns) == CLEAN_COLUMNS
     assert sorted(frame["row_key"]) == sorted(raw_orders["row_key"])
@@ -390,11 +413,11 @@ def test_parquet_source_refresh_rereads_the_directory(tmp_path: Path, raw_orders
 def test_pages_follow_a_source_refresh(tmp_path: Path, raw_orders) -> None:
     source = ParquetSource(write_spark_like(raw_orders.head(10), tmp_path / "o", parts=1))
     client = create_app(source, {"TESTING": True}).test_client()
-    assert client.get("/api/summary").get_json()["rows"] == 10
+    assert client.get("/api/summary").get_json()["kpis"]["orders"] == 10
     write_spark_like(raw_orders.iloc[10:30], tmp_path / "o" / "more", parts=1)
-    assert client.get("/api/summary").get_json()["rows"] == 10, "cached until refreshed"
+    assert client.get("/api/summary").get_json()["kpis"]["orders"] == 10, "cached until refreshed"
     source.refresh()
-    assert client.get("/api/summary").get_json()["rows"] == 30
+    assert client.get("/api/summary").get_json()["kpis"]["orders"] == 30
     assert 'data-value="30"' in client.get("/").get_data(as_text=True)
 
 
@@ -493,7 +516,7 @@ def test_create_app_accepts_an_hbase_source(hbase_rows) -> None:
     assert client.get("/health").get_json()["rows"] == 300
 
 
-# --- filters and figures as pure functions -------------------------------------------------------
+# --- filters, the snapshot and figures as pure functions -----------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -501,28 +524,39 @@ def frame(parquet_dir: Path) -> pd.DataFrame:
     return ParquetSource(parquet_dir).orders()
 
 
-def test_parsed_filters_round_trip_through_their_query(frame) -> None:
-    vocabulary = Vocabulary.from_frame(frame)
-    filters = Filters(dt.date(2023, 1, 5), dt.date(2023, 6, 1), "Japan", "Books", "18-24")
-    assert parse_filters(filters.to_query(), vocabulary) == filters
-    assert parse_filters({}, vocabulary) == Filters()
+@pytest.fixture(scope="module")
+def snapshot(frame: pd.DataFrame) -> Snapshot:
+    return Snapshot.from_aggregates(aggregate.build_aggregates(frame), "run-1")
 
 
-def test_vocabulary_comes_from_the_data(frame) -> None:
-    vocabulary = Vocabulary.from_frame(frame)
+def selection_of(frame: pd.DataFrame, **filters: Any):
+    snap = Snapshot.from_aggregates(aggregate.build_aggregates(frame), "x")
+    return snap.select(Filters(**filters))
+
+
+def test_parsed_filters_round_trip_through_their_query(snapshot) -> None:
+    filters = Filters("2023-01", "2023-06", "Japan", "Books", "18-24")
+    assert parse_filters(filters.to_query(), snapshot.vocabulary) == filters
+    assert parse_filters({}, snapshot.vocabulary) == Filters()
+
+
+def test_vocabulary_comes_from_the_aggregates(snapshot) -> None:
+    vocabulary = snapshot.vocabulary
     assert vocabulary.countries == tuple(sorted(COUNTRIES))
     assert vocabulary.categories == tuple(sorted(CATEGORIES))
     assert vocabulary.age_groups == AGE_GROUPS
-    assert vocabulary.first_day == dt.date(2023, 1, 1)
+    assert vocabulary.first_month == "2023-01"
+    assert len(vocabulary.months) == 18
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "rows"),
-    [("0001-01-01", "9999-12-31", 2_000), ("9999-01-01", None, 0), (None, "0001-12-31", 0)],
+    ("start", "end", "orders"),
+    [("0001-01", "9999-12", 2_000), ("9999-01", None, 0), (None, "0001-12", 0)],
 )
-def test_dates_beyond_pandas_range_filter_without_overflow(frame, start, end, rows) -> None:
+def test_any_calendar_month_filters_without_overflow(snapshot, start, end, orders) -> None:
     query = {k: v for k, v in (("start", start), ("end", end)) if v}
-    assert len(parse_filters(query, Vocabulary.from_frame(frame)).apply(frame)) == rows
+    selected = snapshot.select(parse_filters(query, snapshot.vocabulary))
+    assert figures.kpis(selected)["orders"] == orders
 
 
 @pytest.mark.parametrize("value", ["C0001", "a", "A-b_9", "x" * 64])
@@ -539,28 +573,118 @@ def test_invalid_parameter_is_a_400_that_names_the_parameter() -> None:
     assert set(FILTER_PARAMS) == {"start", "end", "country", "category", "age_group"}
 
 
-def test_chart_totals_add_up_to_revenue(frame) -> None:
-    revenue = figures.kpis(frame)["revenue"]
-    monthly = figures.monthly_sales(frame)
+SELECTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "country": st.sampled_from(COUNTRIES),
+        "category": st.sampled_from(CATEGORIES),
+        "age_group": st.sampled_from(AGE_GROUPS),
+        "start": st.sampled_from(["2022-12", "2023-01", "2023-05", "2024-02", "2024-06"]),
+        "end": st.sampled_from(["2023-01", "2023-07", "2024-03", "2024-06", "2025-01"]),
+    },
+).map(
+    lambda f: (
+        {**f, "start": f["end"], "end": f["start"]}
+        if f.get("start") and f.get("end") and f["start"] > f["end"]
+        else f
+    )
+)
+
+
+@settings(deadline=None)
+@given(chosen=SELECTIONS)
+def test_filters_on_the_aggregates_equal_filters_on_the_clean_rows(
+    snapshot, raw_orders, chosen
+) -> None:
+    months = month_of(raw_orders)
+    rows = raw_orders[
+        (months >= chosen.get("start", "0000")) & (months <= chosen.get("end", "9999"))
+    ]
+    for param, column in (
+        ("country", "Country"),
+        ("category", "Category"),
+        ("age_group", "AgeGroup"),
+    ):
+        if param in chosen:
+            rows = rows[rows[column] == chosen[param]]
+    selected = snapshot.select(Filters(**chosen))
+    shown = figures.kpis(selected)
+    assert shown["orders"] == len(rows)
+    assert shown["revenue"] == round(float(rows["TotalAmount"].sum()), 2)
+    assert shown["customers"] == rows["CustomerID"].nunique(), "distinct customers are exact"
+    by_country = figures.sales_by_country(selected.cube)
+    expected = rows.groupby("Country")["TotalAmount"].sum().round(2)
+    assert (
+        dict(zip(by_country["countries"], by_country["sales"], strict=True)) == expected.to_dict()
+    )
+    monthly = figures.monthly_sales(selected.cube)
+    assert sum(sum(s["sales"]) for s in monthly["series"]) == pytest.approx(shown["revenue"])
+    # Panels whose aggregates have no month key apply every other filter.
+    undated = raw_orders
+    for param, column in (
+        ("country", "Country"),
+        ("category", "Category"),
+        ("age_group", "AgeGroup"),
+    ):
+        if param in chosen:
+            undated = undated[undated[column] == chosen[param]]
+    assert sum(figures.age_distribution(selected.ages)["orders"]) == len(undated)
+    top = figures.top_products(selected.products, n=100)
+    assert sum(top["quantity"]) == undated["Quantity"].sum()
+    dated = "start" in chosen or "end" in chosen
+    ignored = figures.ignored_filters(selected)
+    assert ignored == ({} if not dated else {
+        "age_distribution": [p for p in ("start", "end") if p in chosen],
+        "top_products": [p for p in ("start", "end") if p in chosen],
+    })  # fmt: skip
+
+
+def test_top_customers_are_those_with_orders_in_the_selection_by_lifetime_sales(
+    snapshot, raw_orders
+) -> None:
+    chosen = {"start": "2024-03", "end": "2024-04", "category": "Books"}
+    top = figures.top_customers(snapshot.select(Filters(**chosen)), n=5)
+    months = month_of(raw_orders)
+    active = raw_orders[
+        (months >= "2024-03") & (months <= "2024-04") & (raw_orders["Category"] == "Books")
+    ]["CustomerID"].unique()
+    lifetime = (
+        raw_orders[raw_orders["CustomerID"].isin(active)]
+        .groupby("CustomerID")["TotalAmount"]
+        .sum()
+        .round(2)
+        .reset_index()
+        .sort_values(["TotalAmount", "CustomerID"], ascending=[False, True])
+        .head(5)
+    )
+    assert top["customers"] == list(lifetime["CustomerID"])
+    assert top["sales"] == list(lifetime["TotalAmount"])
+    assert top["names"] == [f"Customer {int(c[1:])}" for c in top["customers"]]
+
+
+def test_chart_totals_add_up_to_revenue(snapshot, frame) -> None:
+    selected = snapshot.select(Filters())
+    revenue = figures.kpis(selected)["revenue"]
+    monthly = figures.monthly_sales(selected.cube)
     assert sum(sum(s["sales"]) for s in monthly["series"]) == pytest.approx(revenue)
-    assert sum(figures.sales_by_country(frame)["sales"]) == pytest.approx(revenue)
-    groups = figures.age_groups(frame)
+    assert sum(figures.sales_by_country(selected.cube)["sales"]) == pytest.approx(revenue)
+    groups = figures.age_groups(selected.cube)
     assert groups["age_groups"] == list(AGE_GROUPS)
     assert sum(groups["sales"]) == pytest.approx(revenue)
     assert sum(groups["orders"]) == len(frame)
-    assert sum(figures.age_distribution(frame)["orders"]) == len(frame)
+    assert sum(figures.age_distribution(selected.ages)["orders"]) == len(frame)
 
 
 def test_monthly_sales_fills_months_without_orders() -> None:
     orders = normalize(clean_orders(rows=40))
     orders = orders[orders["OrderDate"].dt.month != 3]
-    months = figures.monthly_sales(orders)["months"]
+    months = figures.monthly_sales(selection_of(orders).cube)["months"]
     assert months == [str(m) for m in pd.period_range(months[0], months[-1], freq="M")]
     assert "2023-03" in months
 
 
-def test_top_products_are_sorted_and_labels_unique(frame) -> None:
-    top = figures.top_products(frame, n=5)
+def test_top_products_are_sorted_and_labels_unique(snapshot) -> None:
+    top = figures.top_products(snapshot.select(Filters()).products, n=5)
     assert top["sales"] == sorted(top["sales"], reverse=True)
     assert len(top["products"]) == len(set(top["products"])) == 5
 
@@ -568,17 +692,23 @@ def test_top_products_are_sorted_and_labels_unique(frame) -> None:
 def test_repeated_product_names_get_their_ids() -> None:
     orders = normalize(clean_orders(rows=200))
     orders["ProductName"] = "Same name"
-    labels = figures.top_products(orders, n=3)["products"]
+    labels = figures.top_products(selection_of(orders).products, n=3)["products"]
     assert len(set(labels)) == 3 and all(label.startswith("Same name (P") for label in labels)
 
 
 @pytest.mark.parametrize("name", CHARTS)
-def test_every_figure_builds_from_full_and_empty_frames(frame, name: str) -> None:
-    for data in (frame, frame.iloc[0:0]):
-        figure = figures.FIGURES[name](figures.CHART_DATA[name](data))
-        assert isinstance(figure, go.Figure)
+def test_every_figure_is_a_valid_plotly_figure_for_full_and_empty_selections(
+    snapshot, name: str
+) -> None:
+    everything = snapshot.select(Filters())
+    nothing = snapshot.select(Filters(country="Nowhere"))  # no aggregate row matches
+    for selected in (everything, nothing):
+        spec = figures.FIGURES[name](figures.chart_data(name, selected))
+        figure = go.Figure(spec)  # raises on anything plotly.js would not understand
         assert figure.layout.title.text
-    assert figures.FIGURES[name](figures.CHART_DATA[name](frame)).data
+    assert go.Figure(figures.FIGURES[name](figures.chart_data(name, everything))).data
+    empty = figures.FIGURES[name](figures.chart_data(name, nothing))
+    assert empty["layout"]["annotations"][0]["text"] == figures.EMPTY_TEXT
 
 
 def test_customer_rows_are_display_strings(frame) -> None:
@@ -586,3 +716,13 @@ def test_customer_rows_are_display_strings(frame) -> None:
     assert set(rows[0]) == set(figures.ORDER_TABLE_COLUMNS)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", rows[0]["OrderDate"])
     assert all(isinstance(v, str) for row in rows for v in row.values())
+
+
+def test_local_source_serves_clean_rows_held_in_memory(raw_orders) -> None:
+    source = LocalSource(raw_orders, manifest={"run_id": "r-7", "stages": []}, name="unit")
+    client = create_app(source, {"TESTING": True}).test_client()
+    assert client.get("/health").get_json()["run_id"] == "r-7"
+    assert client.get("/api/summary").get_json()["kpis"]["orders"] == len(raw_orders)
+    assert source.aggregates() is source.aggregates(), "built once"
+    assert client.get("/customer?id=C0001").status_code == 200
+    assert source.describe() == "local:unit"

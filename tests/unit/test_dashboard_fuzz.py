@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 import string
@@ -37,15 +36,15 @@ def _fuzz_settings() -> settings:
 
 FUZZ = _fuzz_settings()
 
-ENDPOINTS = ("/", "/api/summary", "/customer", "/health")
+ENDPOINTS = ("/", "/api/summary", "/customer", "/health", "/health/pipeline")
 TARGETS = [(path, name) for path in ("/", "/api/summary") for name in FILTER_PARAMS] + [
     ("/customer", "id")
 ]
 # Per parameter, one known-bad value for each way it can be rejected: every 400 body must be one
 # of the bodies these give, which proves the rejected value left no trace in the response.
 REJECTION_PROBES = {
-    "start": ("x", "2023-02-30"),
-    "end": ("x", "2023-02-30"),
+    "start": ("x", "2023-13"),
+    "end": ("x", "2023-13"),
     "country": ("x",),
     "category": ("x",),
     "age_group": ("x",),
@@ -78,7 +77,7 @@ VALID_VALUES = (
     *COUNTRIES,
     *CATEGORIES,
     *AGE_GROUPS,
-    "2023-06-15",
+    "2023-06",
     "C0001",
 )
 
@@ -92,7 +91,7 @@ huge_texts = st.builds(
 unicode_texts = st.text(st.characters(codec="utf-8"), max_size=200)
 near_valid = st.builds(
     lambda valid, tail, head: head + valid + tail,
-    st.sampled_from(VALID_VALUES) | st.dates().map(dt.date.isoformat),
+    st.sampled_from(VALID_VALUES) | st.dates().map(lambda day: day.isoformat()[:7]),
     st.text(max_size=4),
     st.sampled_from(("", "", " ", "<", "'", "\x00")),
 )
@@ -106,13 +105,9 @@ def is_acceptable(name: str, value: str) -> bool:
     if value == "":
         return True
     if name in ("start", "end"):
-        if len(value) != 10 or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        if len(value) != 7 or not re.fullmatch(r"[0-9]{4}-[0-9]{2}", value):
             return False
-        try:
-            dt.date.fromisoformat(value)
-        except ValueError:
-            return False
-        return True
+        return int(value[:4]) >= 1 and 1 <= int(value[5:]) <= 12
     allowed = {"country": COUNTRIES, "category": CATEGORIES, "age_group": AGE_GROUPS}
     if name in allowed:
         return value in allowed[name]
@@ -161,7 +156,7 @@ def test_injection_payloads_are_rejected_and_not_reflected(client, path: str, pa
     names = [name for target, name in TARGETS if target == path] or ["id"]
     for name in names:
         response = client.get(path, query_string={name: payload})
-        assert response.status_code == (200 if path == "/health" else 400)
+        assert response.status_code == (200 if path.startswith("/health") else 400)
         body = response.get_data(as_text=True)
         assert payload not in body
         assert str(escape(payload)) not in body

@@ -1,0 +1,254 @@
+"""The aggregates table in HBase (happybase over Thrift): one row per aggregate row, plus the run
+manifest.
+
+Table ``<hbase_table>_aggregates``, one family ``m``. Row key ``<aggregate>|<key parts>``
+joined by ``|`` (``%`` and ``|`` inside a part are percent-escaped, a null part is ``%N``);
+every column of the aggregate row is a qualifier (UTF-8 text, nulls left out) and ``m:_run`` holds
+the id of the run that wrote it. The run manifest (JSON) is row ``manifest|latest``, column
+``m:json``; it is written last, so a reader that sees a new ``run_id`` finds that run's rows, and a
+reader that loads during a publish can tell (mixed ``_run`` values) and try again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import happybase
+import pandas as pd
+
+from pipeline import aggregate
+from pipeline.adapters.hbase_table import connect
+from pipeline.settings import Settings
+
+FAMILY = "m"
+RUN_COLUMN = b"m:_run"
+MANIFEST_KEY = b"manifest|latest"
+MANIFEST_COLUMN = b"m:json"
+NULL_PART = "%N"
+
+
+def table_name(settings: Settings) -> str:
+    return f"{settings.hbase_table}_aggregates"
+
+
+def ensure_table(host: str, port: int, table: str) -> None:
+    connection = connect(host, port)
+    try:
+        if table.encode() not in connection.tables():
+            connection.create_table(table, {FAMILY: {"max_versions": 1}})
+    finally:
+        connection.close()
+
+
+def _part(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return NULL_PART
+    return str(value).replace("%", "%25").replace("|", "%7C")
+
+
+def prefix(name: str) -> bytes:
+    return f"{name}|".encode()
+
+
+def row_key(name: str, values: Iterable[Any]) -> bytes:
+    return (f"{name}|" + "|".join(_part(v) for v in values)).encode()
+
+
+def _key_columns(name: str) -> tuple[str, ...]:
+    if name == "customers":
+        return aggregate.CUSTOMER_KEYS
+    if name == "layout":
+        return ("axis", "position")
+    return aggregate.ADDITIVE[name].keys
+
+
+def encode_rows(
+    name: str, frame: pd.DataFrame, run_id: str
+) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
+    """Aggregate rows -> (row key, cells); keyed on the aggregate's keys: a re-run overwrites."""
+    columns = aggregate.columns_of(name)
+    keys = _key_columns(name)
+    run = run_id.encode()
+    for record in frame[list(columns)].itertuples(index=False, name=None):
+        values = dict(zip(columns, record, strict=True))
+        cells = {
+            f"{FAMILY}:{c}".encode(): str(v).encode()
+            for c, v in values.items()
+            if v is not None and not (isinstance(v, float) and v != v)
+        }
+        cells[RUN_COLUMN] = run
+        yield row_key(name, (values[k] for k in keys)), cells
+
+
+def decode_rows(
+    name: str, rows: Iterable[tuple[bytes, Mapping[bytes, bytes]]]
+) -> tuple[pd.DataFrame, set[str]]:
+    """Scanned rows -> the aggregate frame (the schema's dtypes) and the run ids found."""
+    types = aggregate.column_types(name)
+    qualifiers = [(c, f"{FAMILY}:{c}".encode()) for c in types]
+    values: dict[str, list[Any]] = {c: [] for c in types}
+    runs: set[str] = set()
+    for key, cells in rows:
+        run = cells.get(RUN_COLUMN)
+        runs.add(run.decode() if run is not None else "")
+        for column, qualifier in qualifiers:
+            raw = cells.get(qualifier)
+            if raw is None:
+                values[column].append(None)
+            elif types[column] == "STRING":
+                values[column].append(raw.decode())
+            else:
+                try:
+                    values[column].append(int(raw))
+                except ValueError:
+                    raise ValueError(
+                        f"aggregate {name!r} row {key!r}: {column} is {raw!r}, expected an integer"
+                    ) from None
+    frame = pd.DataFrame(values, columns=list(types))
+    for column, kind in types.items():
+        if kind != "STRING" and not frame[column].isna().any():
+            frame[column] = frame[column].astype("int32" if kind == "INT" else "int64")
+    return frame, runs
+
+
+def scan_aggregate(table: Any, name: str, batch_size: int = 5_000) -> tuple[pd.DataFrame, set[str]]:
+    """One aggregate by a prefix scan of ``table`` (a happybase Table)."""
+    rows = table.scan(row_prefix=prefix(name), columns=[FAMILY.encode()], batch_size=batch_size)
+    return decode_rows(name, rows)
+
+
+def get_manifest(table: Any) -> tuple[dict[str, Any] | None, int | None]:
+    """The latest run manifest and its cell timestamp, or (None, None) before the first publish."""
+    row = table.row(MANIFEST_KEY, columns=[MANIFEST_COLUMN], include_timestamp=True)
+    if MANIFEST_COLUMN not in row:
+        return None, None
+    value, timestamp = row[MANIFEST_COLUMN]
+    return json.loads(value), int(timestamp)
+
+
+def write_aggregate(table: Any, name: str, frame: pd.DataFrame, run_id: str) -> int:
+    """Put every row, then delete this aggregate's rows a previous run left behind."""
+    written: set[bytes] = set()
+    with table.batch(batch_size=2_000) as batch:
+        for key, cells in encode_rows(name, frame, run_id):
+            batch.put(key, cells)
+            written.add(key)
+    stale = [
+        key
+        for key, _ in table.scan(
+            row_prefix=prefix(name), filter=b"KeyOnlyFilter()", batch_size=10_000
+        )
+        if key not in written
+    ]
+    with table.batch(batch_size=2_000) as batch:
+        for key in stale:
+            batch.delete(key)
+    return len(written)
+
+
+def write_manifest(host: str, port: int, table: str, manifest: Mapping[str, Any]) -> None:
+    """Replace ``manifest|latest``; the dashboard reloads when the ``run_id`` in it changes."""
+    connection = connect(host, port)
+    try:
+        text = json.dumps(manifest, default=str, sort_keys=True)
+        connection.table(table).put(MANIFEST_KEY, {MANIFEST_COLUMN: text.encode()})
+    finally:
+        connection.close()
+
+
+def read_manifest(host: str, port: int, table: str) -> dict[str, Any] | None:
+    connection = connect(host, port)
+    try:
+        return get_manifest(connection.table(table))[0]
+    finally:
+        connection.close()
+
+
+def read_aggregates(
+    host: str, port: int, table: str, names: Iterable[str] = aggregate.PUBLISHED
+) -> dict[str, pd.DataFrame]:
+    """Every aggregate back as pandas frames (prefix scans)."""
+    connection = connect(host, port)
+    try:
+        handle = connection.table(table)
+        return {name: scan_aggregate(handle, name)[0] for name in names}
+    finally:
+        connection.close()
+
+
+def new_run_id() -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{now}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Published:
+    run_id: str
+    table: str
+    rows: dict[str, int]
+    totals: dict[str, int]
+    manifest: dict[str, Any]
+
+
+def _manifest_dict(manifest: Any) -> dict[str, Any]:
+    if manifest is None:
+        return {}
+    if dataclasses.is_dataclass(manifest) and not isinstance(manifest, type):
+        return dataclasses.asdict(manifest)
+    return dict(manifest)
+
+
+def _frames_from_spark(spark: Any, settings: Settings) -> dict[str, pd.DataFrame]:
+    from pipeline.jobs.aggregate import aggregate_path
+
+    return {
+        name: spark.read.parquet(aggregate_path(settings, name)).toPandas()
+        for name in aggregate.PUBLISHED
+    }
+
+
+def publish_aggregates(
+    spark_or_frames: Any,
+    settings: Settings,
+    manifest: Any = None,
+    run_id: str | None = None,
+) -> Published:
+    """Check the aggregates, write them into HBase, then the manifest.
+
+    ``spark_or_frames``: a SparkSession (the Parquet of ``run_aggregate`` is read; the aggregates
+    are small) or a mapping name -> frame (``aggregate.build_aggregates``). ``manifest``: the run
+    manifest so far (a mapping or the ``pipeline.run.Manifest`` dataclass); it is stored with
+    ``run_id``, ``published_at``, the table and the row counts added.
+    """
+    if isinstance(spark_or_frames, Mapping):
+        frames = dict(spark_or_frames)
+    else:
+        frames = _frames_from_spark(spark_or_frames, settings)
+    totals = aggregate.check(frames)
+    body = _manifest_dict(manifest)
+    run_id = run_id or str(body.get("run_id") or new_run_id())
+    table = table_name(settings)
+    ensure_table(settings.thrift_host, settings.thrift_port, table)
+    connection: happybase.Connection = connect(settings.thrift_host, settings.thrift_port)
+    try:
+        handle = connection.table(table)
+        rows = {
+            name: write_aggregate(handle, name, frames[name], run_id)
+            for name in aggregate.PUBLISHED
+        }
+    finally:
+        connection.close()
+    stored = {
+        **body,
+        "run_id": run_id,
+        "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "aggregates": {"table": table, "rows": rows, "totals": totals},
+    }
+    write_manifest(settings.thrift_host, settings.thrift_port, table, stored)
+    return Published(run_id, table, rows, totals, stored)

@@ -1,0 +1,261 @@
+"""AggregateSource against an in-memory stand-in for happybase: it serves the published run from
+memory, checks the manifest at most every N seconds, reloads on a new run_id, and looks customers
+up by row-key prefix. The same against real HBase: tests/integration/test_aggregates_hbase.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+from dashboard_data import clean_orders
+
+from dashboard import AggregateSource, SourceError, create_app
+from pipeline import aggregate, hbase_codec
+from pipeline.adapters import hbase_aggregates
+
+pytestmark = pytest.mark.unit
+
+ORDERS_TABLE = "customer_orders"
+AGGREGATES_TABLE = "customer_orders_aggregates"
+
+
+class FakeHBase:
+    """Tables as sorted dicts of row key -> cells, with a write clock for cell timestamps."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[bytes, dict[bytes, bytes]]] = {}
+        self.stamps: dict[tuple[str, bytes], int] = {}
+        self.clock = 0
+        self.fail = False
+        self.calls: list[tuple[str, str, Any]] = []
+        self.connections = 0
+
+
+class FakeBatch:
+    def __init__(self, table: FakeTable) -> None:
+        self.table = table
+
+    def __enter__(self) -> FakeBatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def put(self, key: bytes, cells: dict[bytes, bytes]) -> None:
+        self.table.put(key, cells)
+
+    def delete(self, key: bytes) -> None:
+        self.table.rows.pop(key, None)
+
+
+class FakeTable:
+    def __init__(self, hbase: FakeHBase, name: str) -> None:
+        self.hbase, self.name = hbase, name
+        self.rows = hbase.tables.setdefault(name, {})
+
+    def _check(self) -> None:
+        if self.hbase.fail:
+            raise OSError("TSocket read 0 bytes")
+
+    def put(self, key: bytes, cells: dict[bytes, bytes]) -> None:
+        self.hbase.clock += 1
+        self.rows[key] = {**self.rows.get(key, {}), **cells}
+        self.hbase.stamps[self.name, key] = self.hbase.clock
+
+    def batch(self, batch_size: int = 0) -> FakeBatch:
+        return FakeBatch(self)
+
+    def row(self, key: bytes, columns=None, include_timestamp=False) -> dict:
+        self._check()
+        self.hbase.calls.append(("row", self.name, key))
+        cells = self.rows.get(key, {})
+        stamp = self.hbase.stamps.get((self.name, key), 0)
+        return {c: (v, stamp) for c, v in cells.items()} if include_timestamp else dict(cells)
+
+    def scan(self, row_prefix: bytes = b"", **kwargs: Any) -> Iterator:
+        self._check()
+        self.hbase.calls.append(("scan", self.name, row_prefix))
+        for key in sorted(self.rows):
+            if key.startswith(row_prefix or b""):
+                yield key, ({} if "filter" in kwargs else dict(self.rows[key]))
+
+
+class FakeConnection:
+    def __init__(self, hbase: FakeHBase) -> None:
+        self.hbase = hbase
+        hbase.connections += 1
+
+    def open(self) -> None:
+        if self.hbase.fail:
+            raise OSError("connection refused")
+
+    def table(self, name: str) -> FakeTable:
+        return FakeTable(self.hbase, name)
+
+    def close(self) -> None:
+        return None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def publish(hbase: FakeHBase, frame: pd.DataFrame, run_id: str) -> dict[str, pd.DataFrame]:
+    """What publish_aggregates does, into the fake: every aggregate, then the manifest."""
+    frames = aggregate.build_aggregates(frame)
+    table = FakeTable(hbase, AGGREGATES_TABLE)
+    for name in aggregate.PUBLISHED:
+        hbase_aggregates.write_aggregate(table, name, frames[name], run_id)
+    manifest = {"run_id": run_id, "stages": [{"name": "transform", "rows_out": len(frame)}]}
+    table.put(
+        hbase_aggregates.MANIFEST_KEY,
+        {hbase_aggregates.MANIFEST_COLUMN: json.dumps(manifest).encode()},
+    )
+    return frames
+
+
+@pytest.fixture
+def orders() -> pd.DataFrame:
+    return clean_orders(rows=600)
+
+
+@pytest.fixture
+def hbase(orders: pd.DataFrame) -> FakeHBase:
+    store = FakeHBase()
+    rows = FakeTable(store, ORDERS_TABLE)
+    for record in orders.to_dict("records"):
+        rows.put(*hbase_codec.encode(record))
+    publish(store, orders, "run-1")
+    return store
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def source(hbase: FakeHBase, clock: Clock) -> AggregateSource:
+    return AggregateSource(
+        "hbase", 9090, check_seconds=5, connect=lambda: FakeConnection(hbase), clock=clock
+    )
+
+
+def test_the_published_run_is_served_with_exact_totals(source, orders) -> None:
+    snapshot = source.aggregates()
+    assert snapshot.run_id == "run-1"
+    assert snapshot.orders == len(orders)
+    client = create_app(source, {"TESTING": True}).test_client()
+    kpis = client.get("/api/summary").get_json()["kpis"]
+    assert kpis["revenue"] == round(float(orders["TotalAmount"].sum()), 2)
+    assert kpis["customers"] == orders["CustomerID"].nunique()
+    assert source.describe() == f"hbase://hbase:9090/{AGGREGATES_TABLE}"
+
+
+def test_requests_between_checks_touch_no_hbase(source, hbase, clock) -> None:
+    first = source.aggregates()
+    calls = len(hbase.calls)
+    for _ in range(50):
+        clock.now += 0.05
+        assert source.aggregates() is first
+    assert len(hbase.calls) == calls
+
+
+def test_a_check_reads_only_the_manifest_while_the_run_is_unchanged(source, hbase, clock) -> None:
+    first = source.aggregates()
+    hbase.calls.clear()
+    clock.now += 6
+    assert source.aggregates() is first
+    assert hbase.calls == [("row", AGGREGATES_TABLE, hbase_aggregates.MANIFEST_KEY)]
+    assert source.loads == 1
+
+
+def test_a_new_run_is_picked_up_at_the_next_check(source, hbase, clock, orders) -> None:
+    assert source.aggregates().orders == len(orders)
+    publish(hbase, orders.head(100), "run-2")
+    assert source.aggregates().run_id == "run-1", "not before the check is due"
+    clock.now += 5
+    fresh = source.aggregates()
+    assert (fresh.run_id, fresh.orders) == ("run-2", 100)
+    assert source.manifest()["run_id"] == "run-2"
+
+
+def test_a_publish_in_progress_keeps_the_previous_run(source, hbase, clock, orders) -> None:
+    source.aggregates()
+    table = FakeTable(hbase, AGGREGATES_TABLE)
+    half = aggregate.build_aggregates(orders.head(100))
+    hbase_aggregates.write_aggregate(table, "cube", half["cube"], "run-2")
+    manifest = {"run_id": "run-2"}  # as if the manifest had been written too early
+    table.put(
+        hbase_aggregates.MANIFEST_KEY,
+        {hbase_aggregates.MANIFEST_COLUMN: json.dumps(manifest).encode()},
+    )
+    clock.now += 5
+    assert source.aggregates().run_id == "run-1"
+    publish(hbase, orders.head(100), "run-2")
+    clock.now += 1  # a mixed read is retried after retry_seconds, not check_seconds
+    assert source.aggregates().run_id == "run-2"
+
+
+def test_hbase_down_after_the_first_load_keeps_serving_the_run(source, hbase, clock) -> None:
+    first = source.aggregates()
+    hbase.fail = True
+    clock.now += 5
+    assert source.aggregates() is first
+    with pytest.raises(SourceError, match=r"prefix scan of table 'customer_orders'.*Hint"):
+        source.customer_orders("C0001")
+    hbase.fail = False
+    clock.now += 5
+    assert source.aggregates() is first
+    assert len(source.customer_orders("C0001")) > 0, "reconnects"
+
+
+def test_hbase_down_at_start_is_a_source_error_and_503(hbase) -> None:
+    hbase.fail = True
+    source = AggregateSource("hbase", 9090, connect=lambda: FakeConnection(hbase))
+    with pytest.raises(SourceError, match=r"customer_orders_aggregates.*hbase:9090.*Hint"):
+        source.aggregates()
+    client = create_app(source, {"TESTING": True}).test_client()
+    assert client.get("/").status_code == 503
+    assert client.get("/health").get_json()["status"] == "unavailable"
+
+
+def test_no_manifest_yet_says_what_to_run() -> None:
+    empty = FakeHBase()
+    source = AggregateSource("hbase", 9090, connect=lambda: FakeConnection(empty))
+    with pytest.raises(SourceError, match=r"no 'manifest\|latest' row.*aggregate and publish"):
+        source.aggregates()
+
+
+def test_customer_drill_down_is_a_prefix_scan_of_the_orders_table(source, hbase, orders) -> None:
+    source.aggregates()
+    hbase.calls.clear()
+    frame = source.customer_orders("C0007")
+    assert hbase.calls == [("scan", ORDERS_TABLE, hbase_codec.customer_prefix("C0007"))]
+    theirs = orders[orders["CustomerID"] == "C0007"].sort_values(["OrderDate", "row_key"])
+    assert list(frame["row_key"]) == list(theirs["row_key"])
+    client = create_app(source, {"TESTING": True}).test_client()
+    assert client.get("/customer?id=C0007").status_code == 200
+    assert client.get("/customer?id=NOBODY").status_code == 404
+
+
+def test_publishing_again_is_idempotent_and_removes_rows_of_the_old_run(hbase, orders) -> None:
+    table = hbase.tables[AGGREGATES_TABLE]
+    before = dict(table)
+    publish(hbase, orders, "run-1")
+    assert table == before
+    publish(hbase, orders.head(10), "run-2")
+    customers = [k for k in table if k.startswith(b"customers|")]
+    assert len(customers) == orders.head(10)["CustomerID"].nunique()
+    assert {
+        cells[hbase_aggregates.RUN_COLUMN]
+        for k, cells in table.items()
+        if b"|" in k and not k.startswith(b"manifest")
+    } == {b"run-2"}
