@@ -108,6 +108,7 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
         clean = staged.filter("kind = 'clean'").select(*CLEAN_COLUMNS)
         (
             clean.withColumn("order_month", F.date_format("OrderDate", "yyyy-MM"))
+            .repartition("order_month")  # one file per month, not one per task and month
             .write.mode("overwrite")
             .option("partitionOverwriteMode", "static")  # a run replaces the whole output
             .partitionBy("order_month")
