@@ -65,6 +65,25 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair_report(args: argparse.Namespace) -> int:
+    """How well the cleaner repaired what the generator broke; exit 1 when a target is missed."""
+    import pandas as pd
+
+    from pipeline.generate import read_truth
+    from pipeline.quality import format_report, repair_report, target_failures
+
+    report = repair_report(
+        read_truth(args.truth),
+        pd.read_parquet(args.clean / "clean"),
+        pd.read_parquet(args.clean / "quarantine"),
+    )
+    print(format_report(report))
+    failures = target_failures(report)
+    for failure in failures:
+        print(f"target missed: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
 def cmd_stream(args: argparse.Namespace) -> int:
     from pipeline.jobs.stream_ingest import run_stream_ingest, start_stream
     from pipeline.spark_session import build_spark
@@ -218,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", type=Path, required=True, help="raw JSON-lines file")
     p.add_argument("--output", type=Path, required=True, help="folder for clean/ and quarantine/")
     p.set_defaults(func=cmd_clean)
+
+    quality = sub.add_parser("quality", help="measure the cleaner against the truth twin")
+    quality_sub = quality.add_subparsers(dest="quality_command", required=True)
+    p = quality_sub.add_parser("repair-report", help="per error kind: repaired, quarantined, wrong")
+    p.add_argument("--truth", type=Path, required=True, help="a `pipeline generate` output folder")
+    p.add_argument("--clean", type=Path, required=True, help="a `pipeline clean` output folder")
+    p.set_defaults(func=cmd_repair_report)
 
     p = sub.add_parser("stream", help="Kafka topic -> HDFS raw/stream (PIPELINE_* endpoints)")
     p.add_argument(

@@ -88,3 +88,21 @@ def test_pipeline_clean_command_writes_clean_and_quarantine(tmp_path: Path) -> N
     assert len(clean) + len(quarantine) <= len(orders.lines)
     assert len(clean) > 0 and len(quarantine) > 0
     assert {"row_key"} <= set(clean.columns) & set(quarantine.columns)
+
+
+def test_repair_report_meets_the_targets_on_50k_rows(tmp_path: Path, capsys) -> None:
+    """Generate -> `pipeline clean` (Spark) -> repair report against the truth twin."""
+    assert (
+        main(["generate", "--rows", "50000", "--seed", "21", "--output", str(tmp_path / "g")]) == 0
+    )
+    raw = tmp_path / "g" / "orders.jsonl"
+    assert main(["clean", "--input", str(raw), "--output", str(tmp_path / "c")]) == 0
+    capsys.readouterr()
+
+    code = main(
+        ["quality", "repair-report", "--truth", str(tmp_path / "g"), "--clean", str(tmp_path / "c")]
+    )
+
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "all_errors" in out and "correct_values" in out

@@ -21,6 +21,9 @@ SUBCOMMANDS = [
     ["stack"],
     ["stack", "prepare"],
     ["stack", "up"],
+    ["quality", "repair-report"],
+    ["aggregate"],
+    ["publish"],
 ]
 
 

@@ -260,10 +260,13 @@ def test_dirty_lines_apply_each_kind(record: dict, kind: str, rnd: random.Random
 # Baseline and files
 
 
-def test_naive_faker_rows_follow_the_record_contract() -> None:
-    rows = naive_faker_rows(20, seed=1)
-    assert len(rows) == 20 and all(set(r) == set(FIELDS) for r in rows)
-    assert clean_lines([json.dumps(r) for r in rows]).quarantine.empty
+def test_naive_faker_rows_are_lines_that_follow_the_record_contract() -> None:
+    lines = naive_faker_rows(20, seed=1)
+    records = [json.loads(text) for text in lines]
+    assert len(lines) == 20 and all(
+        list(r)[0] == "row_key" and set(r) == set(FIELDS) for r in records
+    )
+    assert clean_lines(lines).quarantine.empty
 
 
 def test_write_orders_writes_lines_and_truth_chunks(tmp_path: Path) -> None:
