@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from pandas.testing import assert_frame_equal
 from rapidfuzz.distance import DamerauLevenshtein
 from strategies import RANDOMS, clean_records
 
+import pipeline.generate as generate
 from pipeline.clean import age_groups, clean_lines
 from pipeline.generate import (
     DEFAULT_ERROR_RATE,
@@ -33,6 +36,14 @@ from pipeline.generate import (
     typo,
     write_orders,
 )
+from pipeline.generate_errors import (
+    MULTI_ERROR_SHARE,
+    draw_kinds,
+    dumps,
+    inject_kinds,
+    replace_fields,
+)
+from pipeline.generate_values import Sampler
 from pipeline.schema import (
     AGE_MAX,
     AGE_MIN,
@@ -256,6 +267,66 @@ def test_dirty_lines_apply_each_kind(record: dict, kind: str, rnd: random.Random
     assert fields == [None] if kind in ROW_KINDS else fields[0] in KIND_FIELDS[kind]
 
 
+def test_error_kinds_are_drawn_by_weight_with_a_share_of_second_field_kinds() -> None:
+    drawn = draw_kinds(np.random.default_rng(3), 100_000)
+    total = sum(ERROR_KINDS.values())
+    first = pd.Series([kinds[0] for kinds in drawn]).value_counts(normalize=True)
+    assert all(abs(first[k] - w / total) < 0.005 for k, w in ERROR_KINDS.items())
+    pairs = [kinds for kinds in drawn if len(kinds) > 1]
+    assert all(len(kinds) == 2 and not set(kinds) & ROW_KINDS for kinds in pairs)
+    field_share = sum(w for k, w in ERROR_KINDS.items() if k not in ROW_KINDS) / total
+    assert abs(len(pairs) / len(drawn) - MULTI_ERROR_SHARE * field_share) < 0.005
+
+
+@given(
+    clean_records(row_key="ab-000000001"),
+    st.lists(
+        st.sampled_from([k for k in ERROR_KINDS if k not in ROW_KINDS]), min_size=1, max_size=2
+    ),
+    RANDOMS,
+)
+def test_replacing_the_touched_fields_of_a_line_gives_the_dirty_record(
+    record: dict, kinds: list[str], rnd: random.Random
+) -> None:
+    dirty = dict(record)
+    touched = [f for f in inject_kinds(dirty, kinds, rnd) if f]
+    assert replace_fields(dumps(record), dirty, touched) == dumps(dirty)
+
+
+def test_erroneous_lines_keep_the_clean_text_of_the_fields_they_do_not_touch() -> None:
+    dirty, clean = (
+        generate_orders(2_000, seed=5, error_rate=0.5),
+        generate_orders(2_000, seed=5, error_rate=0.0),
+    )
+    clean_line = {json.loads(text)["row_key"]: text for text in clean.lines}
+    truth = dirty.truth.set_index("row_key")
+    checked = 0
+    for text in dirty.lines:
+        key = re.search(r"[0-9a-f]+-\d{9}", text).group(0)
+        if "malformed" in truth.at[key, "errors"]:
+            continue
+        record = json.loads(text)
+        want = json.loads(clean_line[record["row_key"]])
+        for field in truth.at[key, "error_fields"]:
+            record.pop(field, None)
+            want.pop(field, None)
+        assert record == want
+        if "Price" in record:
+            assert re.search(r'"Price":\d+\.\d\d[,}]', text), text
+        checked += 1
+    assert checked > 1_900
+
+
+@pytest.mark.parametrize("size", [2, 8, 11, 36, 80])
+def test_the_bucketed_sampler_draws_exactly_what_rng_choice_draws(size: int) -> None:
+    p = np.random.default_rng(size).random(size) ** 3
+    p /= p.sum()
+    rows = 200_000
+    expected = np.random.default_rng(7).choice(size, size=rows, p=p)
+    got = Sampler.of(p)(np.random.default_rng(7), np.empty(rows), np.empty(rows, dtype=np.intp))
+    assert np.array_equal(got, expected)
+
+
 # ---------------------------------------------------------------------------------------------
 # Baseline and files
 
@@ -280,3 +351,31 @@ def test_write_orders_writes_lines_and_truth_chunks(tmp_path: Path) -> None:
     assert len(truth) == summary.rows == 2_500
     assert sum(summary.errors.values()) == sum(len(e) for e in truth["errors"])
     assert np.array_equal(truth["row_key"], [f"4-{i:09d}" for i in range(2_500)])
+
+
+def test_large_outputs_are_written_by_workers_and_equal_the_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caller, write_chunk = os.getpid(), generate._write_chunk
+    forkable = threading.active_count() == 1  # else write_orders stays in this process
+
+    def in_a_worker(*args):  # forked workers inherit the patch
+        assert os.getpid() != caller or not forkable, "a chunk was written by the calling process"
+        return write_chunk(*args)
+
+    monkeypatch.setattr(generate, "_write_chunk", in_a_worker)
+    summary = write_orders(4_500, seed=4, error_rate=0.1, output=tmp_path, chunk_rows=1_000,
+                           progress=False)  # fmt: skip
+    chunks = list(iter_orders(4_500, seed=4, error_rate=0.1, chunk_rows=1_000))
+    text = (tmp_path / "orders.jsonl").read_text(encoding="utf-8")
+    assert text == "".join(f"{line}\n" for chunk in chunks for line in chunk.lines)
+    assert summary.lines == sum(len(c.lines) for c in chunks)
+    assert summary.errors == error_counts(pd.concat([c.truth for c in chunks]))
+    truth = read_truth(tmp_path)
+    expected = pd.concat([c.truth for c in chunks], ignore_index=True)
+    assert_frame_equal(truth[list(CLEAN_COLUMNS)], expected[list(CLEAN_COLUMNS)])
+    assert [tuple(e) for e in truth["errors"]] == list(expected["errors"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "orders.jsonl",
+        *(f"truth-{i:05d}.parquet" for i in range(5)),
+    ]
