@@ -148,7 +148,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _wait_for_interrupt() -> None:
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Both, explicitly: a shell's background job starts with SIGINT ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
 
