@@ -175,6 +175,14 @@ def cmd_stack_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt_on(*signals: signal.Signals) -> None:
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    for signum in signals:
+        signal.signal(signum, interrupt)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from dashboard.app import serve
     from dashboard.sources import AggregateSource
@@ -182,6 +190,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from stack.services import running_stack
 
     output = args.output.resolve()
+    _interrupt_on(signal.SIGINT, signal.SIGTERM)  # any stop request still stops the stack
     with running_stack(output / "stack-logs", progress=print) as endpoints:
         print(f"service start-up seconds: {endpoints.startup_seconds}")
         os.environ.update(endpoints.as_env())
