@@ -25,7 +25,7 @@ from thriftpy2.thrift import TException
 
 from dashboard.snapshot import Snapshot, SnapshotError
 from pipeline import aggregate, hbase_codec
-from pipeline.adapters import hbase_aggregates
+from pipeline.adapters import hbase_aggregates, hbase_table
 from pipeline.schema import CLEAN_COLUMNS, DATE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -267,9 +267,7 @@ class HBaseSource(FrameAggregates):
         self._lock = threading.RLock()
 
     def _thrift_connection(self) -> happybase.Connection:
-        return happybase.Connection(
-            self.host, self.port, autoconnect=False, transport="buffered", protocol="binary"
-        )
+        return hbase_table.connect(self.host, self.port, autoconnect=False)
 
     def _scan(self, **scan_args: Any) -> pd.DataFrame:
         with self._lock:
@@ -376,14 +374,7 @@ class AggregateSource:
         self.loads = 0  # how many times the aggregates were read (for tests and logs)
 
     def _thrift_connection(self) -> happybase.Connection:
-        return happybase.Connection(
-            self.host,
-            self.port,
-            autoconnect=False,
-            transport="buffered",
-            protocol="binary",
-            timeout=60_000,
-        )
+        return hbase_table.connect(self.host, self.port, autoconnect=False)
 
     def _check(self) -> None:
         """Read the manifest; reload the aggregates when it names another run."""

@@ -11,9 +11,17 @@ from pipeline import hbase_codec
 from pipeline.schema import FAMILIES
 
 
-def connect(host: str, port: int) -> happybase.Connection:
-    # happybase's defaults (buffered transport, binary protocol) are the thrift1 server's.
-    return happybase.Connection(host, port, timeout=60_000)
+def connect(host: str, port: int, autoconnect: bool = True) -> happybase.Connection:
+    """The one way this project opens Thrift: buffered transport and binary protocol, the thrift1
+    server's defaults (a mismatch shows up as `TSocket read 0 bytes`)."""
+    return happybase.Connection(
+        host,
+        port,
+        timeout=60_000,
+        autoconnect=autoconnect,
+        transport="buffered",
+        protocol="binary",
+    )
 
 
 def ensure_table(host: str, port: int, table: str) -> None:
