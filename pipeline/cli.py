@@ -111,7 +111,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     from pipeline.spark_session import build_spark
 
     settings = Settings.from_env()
-    print(f"wrote {run_load(build_spark(settings), settings):,} rows to {settings.hbase_table}")
+    written = run_load(build_spark(settings), settings, progress=print)
+    print(f"wrote {written:,} rows to {settings.hbase_table}")
     return 0
 
 
@@ -141,7 +142,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.run import run_pipeline
 
     settings = Settings.from_env()
-    manifest = run_pipeline(settings, args.rows, args.seed, args.error_rate, report=_print_stage)
+    manifest = run_pipeline(
+        settings, args.rows, args.seed, args.error_rate, report=_print_stage, progress=print
+    )
     print(f"manifest: {settings.output_dir / 'manifest.json'} ({len(manifest.stages)} stages)")
     return 0
 
@@ -196,7 +199,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.environ.update(endpoints.as_env())
         settings = Settings.from_env(output_dir=output)
         print(f"pipeline at {args.rows:,} rows:")
-        run_pipeline(settings, args.rows, args.seed, args.error_rate, report=_print_stage)
+        run_pipeline(
+            settings, args.rows, args.seed, args.error_rate, report=_print_stage, progress=print
+        )
         source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
         print(
             f"dashboard on http://127.0.0.1:{args.port}  (Ctrl-C stops it and the stack)",

@@ -53,6 +53,24 @@ def encode(record: Mapping[str, Any]) -> tuple[bytes, dict[bytes, bytes]]:
     return row_key_of(record), cells
 
 
+def _column_texts(values: pd.Series, kind: str) -> list[bytes]:
+    if kind == "DATE":
+        return [_text(v) for v in values]
+    return [str(v).encode() for v in values.tolist()]
+
+
+def encode_frame(frame: pd.DataFrame) -> tuple[list[bytes], dict[bytes, list[bytes]]]:
+    """A batch of clean rows, column-wise: the row keys and {b'family:Qualifier': values}.
+
+    The same bytes as `encode` row by row, a few times faster: the loader's hot path."""
+    keys = [row_key_of(r) for r in frame[["CustomerID", "OrderDate", "row_key"]].to_dict("records")]
+    cells = {
+        f"{FAMILY_OF[c]}:{c}".encode(): _column_texts(frame[c], CLEAN_TYPES[c])
+        for c in CLEAN_COLUMNS
+    }
+    return keys, cells
+
+
 def decode(cells: Mapping[bytes, bytes]) -> dict[str, Any]:
     """HBase cells -> one clean record with the schema's Python types."""
     out: dict[str, Any] = {}

@@ -99,8 +99,19 @@ def split_lines(path: Path, share: float) -> tuple[list[str], list[str]]:
 class _Run:
     """One run's bookkeeping: stages in order, gates checked, manifest always written."""
 
-    def __init__(self, settings: Settings, manifest: Manifest, report: Callable[[Stage], None]):
-        self.settings, self.manifest, self.report = settings, manifest, report
+    def __init__(
+        self,
+        settings: Settings,
+        manifest: Manifest,
+        report: Callable[[Stage], None],
+        progress: Callable[[str], None] = lambda _: None,
+    ):
+        self.settings, self.manifest, self.report, self.progress = (
+            settings,
+            manifest,
+            report,
+            progress,
+        )
         self.docs = settings.output_dir / "data-docs"
         manifest.data_docs = str(self.docs)
 
@@ -127,10 +138,11 @@ def run_pipeline(
     seed: int,
     error_rate: float,
     report: Callable[[Stage], None] = lambda _: None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> Manifest:
     """Raises gates.GateFailed (after writing the manifest) when a layer fails its gate."""
     manifest = Manifest(rows=rows, seed=seed, error_rate=error_rate)
-    run = _Run(settings, manifest, report)
+    run = _Run(settings, manifest, report, progress)
     try:
         spark = build_spark(settings, kafka=True)
         _ingest(spark, run, rows, seed, error_rate)
@@ -266,7 +278,7 @@ def publish_clean(spark: SparkSession, settings: Settings, run: _Run | None = No
         run.gate("clean", clean)
     started = time.monotonic()
     clean_rows = clean.count()
-    written = run_load(spark, settings)
+    written = run_load(spark, settings, run.progress)
     in_table = hbase_table.count_rows(
         settings.thrift_host, settings.thrift_port, settings.hbase_table
     )

@@ -228,6 +228,12 @@ class HBaseService(Service):
             "hbase.regionserver.ipc.address": LOOPBACK,
             "hbase.unsafe.stream.capability.enforce": "false",
             "hbase.thrift.info.port": -1,
+            # A bulk load of millions of rows on a small heap: leave room for the memstores, let
+            # flushed files pile up a little before compacting, and never block writers on them.
+            "hfile.block.cache.size": 0.2,
+            "hbase.hstore.compactionThreshold": 6,
+            "hbase.hstore.blockingStoreFiles": 64,
+            "hbase.hregion.memstore.block.multiplier": 8,
         }
 
     def write_conf(self) -> None:

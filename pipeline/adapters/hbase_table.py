@@ -6,8 +6,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import happybase
+import pandas as pd
 
 from pipeline import hbase_codec
+from pipeline.adapters import thrift_puts
 from pipeline.schema import FAMILIES
 
 
@@ -33,21 +35,24 @@ def ensure_table(host: str, port: int, table: str) -> None:
         connection.close()
 
 
-def put_records(
-    host: str, port: int, table: str, records: Iterable[Mapping[str, Any]], batch_size: int = 2_000
+def put_frame(
+    connection: happybase.Connection, table: str, frame: pd.DataFrame, batch_size: int = 2_000
 ) -> int:
-    """Write clean records; the key is derived from the record, so a re-run overwrites."""
+    """Write clean rows in `mutateRows` batches; the key comes from the row, so a re-run
+    overwrites instead of adding."""
+    name = table.encode()
+    for start in range(0, len(frame), batch_size):
+        keys, cells = hbase_codec.encode_frame(frame.iloc[start : start + batch_size])
+        thrift_puts.mutate_rows(connection, thrift_puts.mutate_rows_args(name, keys, cells))
+    return len(frame)
+
+
+def put_records(host: str, port: int, table: str, records: Iterable[Mapping[str, Any]]) -> int:
     connection = connect(host, port)
-    written = 0
     try:
-        with connection.table(table).batch(batch_size=batch_size) as batch:
-            for record in records:
-                key, cells = hbase_codec.encode(record)
-                batch.put(key, cells)
-                written += 1
+        return put_frame(connection, table, pd.DataFrame.from_records(list(records)))
     finally:
         connection.close()
-    return written
 
 
 def count_rows(host: str, port: int, table: str) -> int:

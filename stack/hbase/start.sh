@@ -14,7 +14,7 @@ J17=(-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNAME
   -Dorg.apache.hbase.thirdparty.io.netty.tryReflectionSetAccessible=true
   -Dlog4j2.configurationFile=/conf/log4j2.properties)
 case "${1:-master}" in
-  master) exec java -Xmx3g "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.master.HMaster start ;;
+  master) exec java -Xmx4g "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.master.HMaster start ;;
   thrift) exec java -Xmx1g "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.thrift.ThriftServer \
             -p "$2" --bind 127.0.0.1 start ;;
   presplit) exec java -Xmx256m "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.util.RegionSplitter \
