@@ -279,9 +279,18 @@ def publish_clean(spark: SparkSession, settings: Settings, run: _Run | None = No
     started = time.monotonic()
     clean_rows = clean.count()
     written = run_load(spark, settings, run.progress)
+    put_seconds = round(time.monotonic() - started, 2)
     in_table = hbase_table.count_rows(
         settings.thrift_host, settings.thrift_port, settings.hbase_table
     )
-    run.stage("load_hbase", clean_rows, in_table, started, puts=written, table=settings.hbase_table)
+    run.stage(
+        "load_hbase",
+        clean_rows,
+        in_table,
+        started,
+        puts=written,
+        put_seconds=put_seconds,
+        table=settings.hbase_table,
+    )
     run.gate("load", gates.load_frame(clean_rows, in_table))
     return in_table
