@@ -1,7 +1,8 @@
 """The one cleaning rule set: raw JSON lines -> typed clean rows + quarantined rows with a reason.
 
-Pure (pandas, numpy, rapidfuzz). The unit tests, hypothesis, the Spark batch job (``mapInPandas``
-after a stats pass) and the streaming job (``foreachBatch``) all call these functions.
+Pure (pandas, numpy, rapidfuzz). The unit tests, hypothesis, the Spark batch job (check_lines per
+batch, then the duplicate rule and fill_stats across batches) and the streaming job
+(``foreachBatch``) all call these functions.
 
 Rules, field by field (what cannot be repaired with confidence is quarantined, never guessed):
 
@@ -66,6 +67,7 @@ from pipeline.schema import (
     CATALOGUE,
     CATEGORIES,
     CLEAN_COLUMNS,
+    CLEAN_TYPES,
     COUNTRIES,
     FIELDS,
     QUARANTINE_COLUMNS,
@@ -454,6 +456,7 @@ def _vocabulary(name: str) -> Callable[[Any], tuple[int, int]]:
 
 
 _PRODUCT_INDEX = {p.product_id: i for i, p in enumerate(CATALOGUE)}
+_COUNTRY_NAMES = np.array(COUNTRIES, dtype=object)
 _CATALOGUE_PRICE = np.array([p.price for p in CATALOGUE], dtype=np.float64)
 _CATALOGUE_ID = np.array([p.product_id for p in CATALOGUE], dtype=object)
 _CATALOGUE_NAME = np.array([p.name for p in CATALOGUE], dtype=object)
@@ -489,7 +492,6 @@ class _Checked:
     raw: dict[str, np.ndarray]  # the parsed columns
     reason: np.ndarray  # object: None for rows that pass
     passed: np.ndarray  # bool
-    keep: np.ndarray  # bool: passes and is the first row with its row_key
     text: dict[str, np.ndarray]
     age: np.ndarray  # float, NaN where missing or invalid
     country: np.ndarray
@@ -568,14 +570,10 @@ def _check(columns: dict[str, np.ndarray]) -> _Checked:
     _check_dates(status, dates, reasons)
 
     passed = ~reasons.bad
-    keep = passed.copy()
-    if passed.any():
-        keep[passed] = ~pd.Series(text["row_key"][passed]).duplicated(keep="first").to_numpy()
     return _Checked(
         raw=columns,
         reason=reasons.code,
         passed=passed,
-        keep=keep,
         text=text,
         age=age,
         country=country,
@@ -710,37 +708,98 @@ def clean_lines(lines: pd.Series | Iterable[Any], stats: CleanStats | None = Non
     return _assemble(checked, stats)
 
 
-def _assemble(checked: _Checked, stats: CleanStats) -> CleanResult:
-    keep = checked.keep
-    passed = checked.passed
-    age = np.where(np.isnan(checked.age), fill_age(stats), checked.age)[keep].astype(np.int32)
-    product = checked.product[keep]
-    total = checked.total[keep]
-    columns: dict[str, Any] = {
-        "row_key": checked.text["row_key"][keep],
-        "CustomerID": checked.text["CustomerID"][keep],
-        "Name": checked.text["Name"][keep],
+# A rejected row's raw fields as text, next to the clean columns in check_lines' frame.
+QUARANTINE_TEXT: dict[str, str] = {f: f"q_{f}" for f in FIELDS}
+# The clean columns fill_stats gives (they need the global statistics).
+STATS_COLUMNS: tuple[str, ...] = ("Age", "AgeGroup", "TotalAmountNormalized")
+# check_lines' columns as Spark SQL types. Age and Quantity are DOUBLE: NaN marks an Age still to
+# fill and a Quantity of a rejected row.
+CHECKED_TYPES: dict[str, str] = {
+    "reason": "STRING",
+    **{c: t for c, t in CLEAN_TYPES.items() if c not in STATS_COLUMNS[1:]},
+    "Age": "DOUBLE",
+    "Quantity": "DOUBLE",
+    **{q: "STRING" for q in QUARANTINE_TEXT.values()},
+    "raw": "STRING",
+}
+
+
+def check_lines(lines: pd.Series | Iterable[Any]) -> pd.DataFrame:
+    """Every rule that needs neither the global statistics nor other lines: one row per line.
+
+    A passing row (null `reason`) has its clean values but those fill_stats gives; a rejected row
+    has `reason`, its fields as text (QUARANTINE_TEXT) and `raw`. Age and TotalAmount are every
+    row's stat_inputs. The Spark job runs this once per batch, so each line is parsed once; it then
+    drops repeated row_keys and fills the statistics' columns across all batches.
+    """
+    return pd.DataFrame(
+        _checked_columns(_check(_parse_columns(lines))), columns=list(CHECKED_TYPES)
+    )
+
+
+def fill_stats(ages: Any, totals: Any, stats: CleanStats) -> dict[str, np.ndarray]:
+    """STATS_COLUMNS for passing rows, from their checked Age (NaN: fill) and TotalAmount."""
+    ages = np.asarray(ages, dtype=np.float64)
+    age = np.where(np.isnan(ages), fill_age(stats), ages).astype(np.int32)
+    return {
         "Age": age,
         "AgeGroup": age_groups(age),
-        "Country": np.array(COUNTRIES, dtype=object)[checked.country[keep]],
-        "Quantity": checked.quantity[keep].astype(np.int32),
-        "TotalAmount": total,
-        "TotalAmountNormalized": normalise_totals(total, stats),
+        "TotalAmountNormalized": normalise_totals(totals, stats),
+    }
+
+
+def _checked_columns(checked: _Checked) -> dict[str, np.ndarray]:
+    passed = checked.passed
+    rejected = ~passed
+    product = checked.product[passed]
+    clean: dict[str, np.ndarray] = {
+        "row_key": checked.text["row_key"][passed],
+        "CustomerID": checked.text["CustomerID"][passed],
+        "Name": checked.text["Name"][passed],
+        "Country": _COUNTRY_NAMES[checked.country[passed]],
+        "Quantity": checked.quantity[passed],
         "ProductID": _CATALOGUE_ID[product],
         "ProductName": _CATALOGUE_NAME[product],
         "Category": _CATALOGUE_CATEGORY_NAME[product],
         "Price": _CATALOGUE_PRICE[product],
-        "ShippingAddress": checked.text["ShippingAddress"][keep],
+        "ShippingAddress": checked.text["ShippingAddress"][passed],
+        **{f: _dates(checked.dates[f][passed]) for f in DATE_FIELDS},
     }
-    for f in DATE_FIELDS:
-        columns[f] = _dates(checked.dates[f][keep])
-    clean = pd.DataFrame({c: columns[c] for c in CLEAN_COLUMNS})
+    columns = {c: _spread(passed, v) for c, v in clean.items()}
+    columns["Age"] = checked.age
+    columns["TotalAmount"] = checked.total
+    columns["reason"] = checked.reason
+    raw = checked.raw
+    for f, q in QUARANTINE_TEXT.items():
+        columns[q] = _spread(rejected, _objects([_as_text(v) for v in raw[f][rejected]]))
+    columns["raw"] = _spread(rejected, raw["raw"][rejected])
+    return columns
+
+
+def _spread(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`values` at the rows where `rows` is True, null (None or NaN) elsewhere."""
+    if rows.all():
+        return values
+    out = np.full(len(rows), None if values.dtype == object else np.nan, dtype=values.dtype)
+    out[rows] = values
+    return out
+
+
+def _assemble(checked: _Checked, stats: CleanStats) -> CleanResult:
+    """check_lines' columns -> clean (first of each row_key, filled), quarantine, duplicates."""
+    columns = _checked_columns(checked)
+    passed = checked.passed
+    keep = passed.copy()
+    if passed.any():
+        keep[passed] = ~pd.Series(columns["row_key"][passed]).duplicated(keep="first").to_numpy()
+    filled = fill_stats(columns["Age"][keep], columns["TotalAmount"][keep], stats)
+    clean = pd.DataFrame({c: filled[c] if c in filled else columns[c][keep] for c in CLEAN_COLUMNS})
+    clean["Quantity"] = clean["Quantity"].astype(np.int32)
 
     rejected = ~passed
-    raw = checked.raw
-    quarantine = {f: [_as_text(v) for v in raw[f][rejected]] for f in FIELDS}
-    quarantine["raw"] = raw["raw"][rejected].tolist()
-    quarantine["reason"] = checked.reason[rejected].tolist()
+    quarantine = {f: columns[q][rejected] for f, q in QUARANTINE_TEXT.items()}
+    quarantine["raw"] = columns["raw"][rejected]
+    quarantine["reason"] = checked.reason[rejected]
     return CleanResult(
         clean=clean,
         quarantine=pd.DataFrame(quarantine, columns=list(QUARANTINE_COLUMNS), dtype=object),

@@ -1,31 +1,37 @@
-"""HDFS raw -> clean Parquet + quarantine Parquet, through the pure rule set in pipeline.clean."""
+"""HDFS raw -> clean Parquet + quarantine Parquet, through the pure rule set in pipeline.clean.
+
+Each line is parsed and checked once (check_lines, per Arrow batch). The checked rows are shuffled
+once, by order month, and checkpointed; the statistics, the repeated row_keys, the statistics'
+columns (fill_stats) and both writes read that checkpoint.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipeline.adapters.raw_store import read_raw
-from pipeline.clean import DEFAULT_AGE_MEDIAN, CleanStats, clean_batch, parse_lines, stat_inputs
-from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES, FIELDS
+from pipeline.clean import (
+    CHECKED_TYPES,
+    DEFAULT_AGE_MEDIAN,
+    QUARANTINE_TEXT,
+    STATS_COLUMNS,
+    CleanStats,
+    check_lines,
+    fill_stats,
+)
+from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES
 from pipeline.settings import Settings
 
-QUARANTINE_FIELDS = tuple(f"q_{name}" for name in FIELDS)
-STAGED_DDL = ", ".join(
-    ["`kind` STRING"]
-    + [f"`{c}` {t}" for c, t in CLEAN_TYPES.items()]
-    + [f"`{c}` STRING" for c in (*QUARANTINE_FIELDS, "raw", "reason")]
-)
-STAGED_COLUMNS = ("kind", *CLEAN_COLUMNS, *QUARANTINE_FIELDS, "raw", "reason")
-
-
-ROWS_PER_PARTITION = 250_000  # one partition is one pandas batch: bound its memory
+LINE = "line"  # a line's position in the input: "first of each row_key" is the earliest
+CHECKED_DDL = ", ".join([*(f"`{c}` {t}" for c, t in CHECKED_TYPES.items()), f"`{LINE}` BIGINT"])
+MONTH = "order_month"  # the clean output's partition column
+FILLED_DDL = ", ".join(f"`{c}` {CLEAN_TYPES[c]}" for c in STATS_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -38,98 +44,117 @@ class TransformCounts:
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
 
 
-def compute_stats(raw: DataFrame) -> tuple[CleanStats, int]:
-    """The cleaner's global statistics, from the same parsing rules, plus the row count."""
+def checked_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """check_lines per Arrow batch, each row keeping its input line position."""
+    for batch in batches:
+        checked = check_lines(batch["value"])
+        checked[LINE] = batch[LINE].to_numpy()
+        yield checked
 
-    def inputs(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            yield stat_inputs(parse_lines(batch["value"]))[["Age", "TotalAmount"]].astype("float64")
 
-    row = (
-        raw.mapInPandas(inputs, "Age DOUBLE, TotalAmount DOUBLE")
+def tally_and_stats(checked: DataFrame) -> tuple[dict[str | None, int], CleanStats]:
+    """Rows per reason (None: passing) and the cleaner's global statistics, in one job.
+
+    The statistics follow compute_stats over every checked row: exact median of Age, min/max of
+    TotalAmount (null where the row does not pass), safe defaults when there are none.
+    """
+    rows = (
+        checked.rollup("reason")
         .agg(
+            F.grouping("reason").alias("everything"),
+            F.count(F.lit(1)).alias("rows"),
             F.median("Age").alias("age"),
             F.min("TotalAmount").alias("lo"),
             F.max("TotalAmount").alias("hi"),
-            F.count(F.lit(1)).alias("rows"),
         )
-        .first()
+        .collect()
     )
-    stats = CleanStats(
-        age_median=float(row["age"]) if row["age"] is not None else DEFAULT_AGE_MEDIAN,
-        total_min=float(row["lo"]) if row["lo"] is not None else 0.0,
-        total_max=float(row["hi"]) if row["hi"] is not None else 0.0,
+    tally = {r["reason"]: r["rows"] for r in rows if not r["everything"]}
+    total = next((r for r in rows if r["everything"]), None)
+    age, lo, hi = (None, None, None) if total is None else (total["age"], total["lo"], total["hi"])
+    return tally, CleanStats(
+        age_median=float(age) if age is not None else DEFAULT_AGE_MEDIAN,
+        total_min=float(lo) if lo is not None else 0.0,
+        total_max=float(hi) if hi is not None else 0.0,
     )
-    return stats, int(row["rows"])
 
 
-def _blank(columns: tuple[str, ...], rows: int) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([None] * rows, dtype="object") for c in columns})
+def repeated_keys(passed: DataFrame) -> DataFrame:
+    """row_keys held by more than one passing row, with the first such row's line and the count.
+
+    The cleaner keeps only the first passing row of each row_key; few keys repeat, so this small
+    frame is all that has to meet across partitions (no shuffle of whole rows).
+    """
+    return (
+        passed.groupBy("row_key")
+        .agg(F.min(LINE).alias("first_line"), F.count(F.lit(1)).alias("rows"))
+        .filter("rows > 1")
+    )
 
 
-def staged_batches(stats: CleanStats) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
-    """Each partition -> clean, quarantine and duplicate rows in one shape (STAGED_DDL)."""
+def stats_columns(stats: CleanStats) -> Column:
+    """fill_stats as a Spark column: a struct of STATS_COLUMNS from Age and TotalAmount."""
 
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            result = clean_batch(parse_lines(batch["value"]), stats)
-            clean = result.clean.reset_index(drop=True)
-            clean = pd.concat(
-                [clean, _blank((*QUARANTINE_FIELDS, "raw", "reason"), len(clean))], axis=1
-            )
-            clean.insert(0, "kind", "clean")
-            quarantine = result.quarantine.reset_index(drop=True).rename(
-                columns=dict(zip(FIELDS, QUARANTINE_FIELDS, strict=True))
-            )
-            quarantine = pd.concat([_blank(CLEAN_COLUMNS, len(quarantine)), quarantine], axis=1)
-            quarantine.insert(0, "kind", "quarantine")
-            duplicates = _blank(STAGED_COLUMNS, result.duplicates)
-            duplicates["kind"] = "duplicate"
-            for frame in (clean, quarantine, duplicates):
-                if len(frame):
-                    yield frame[list(STAGED_COLUMNS)]
+    @F.pandas_udf(FILLED_DDL)
+    def fill(ages: pd.Series, totals: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame(fill_stats(ages.to_numpy(), totals.to_numpy(), stats))
 
-    return run
+    return fill("Age", "TotalAmount")
+
+
+def clean_rows(passed: DataFrame, repeats: DataFrame, stats: CleanStats) -> DataFrame:
+    """Passing rows minus the later copies of a row_key, with the statistics' columns filled."""
+    later = (passed["row_key"] == repeats["row_key"]) & (passed[LINE] != repeats["first_line"])
+    filled = passed.join(repeats, later, "left_anti").withColumn("filled", stats_columns(stats))
+    return filled.select(  # the cast makes Quantity (DOUBLE while checked) an INT
+        *[
+            F.col(f"filled.{c}") if c in STATS_COLUMNS else F.col(c).cast(CLEAN_TYPES[c])
+            for c in CLEAN_COLUMNS
+        ]
+    )
+
+
+def order_month() -> Column:
+    """The clean output's partition value of a row."""
+    return F.date_format("OrderDate", "yyyy-MM")
 
 
 def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
-    raw = read_raw(spark, settings)
-    stats, rows = compute_stats(raw)
-    partitions = max(settings.shuffle_partitions, math.ceil(rows / ROWS_PER_PARTITION))
-    # All copies of a row_key meet in one partition, and a partition is one Arrow batch, so the
-    # cleaner's own duplicate rule sees them together.
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "0")
-    by_key = raw.repartition(partitions, F.get_json_object("value", "$.row_key"))
-    staged = by_key.mapInPandas(staged_batches(stats), STAGED_DDL).persist(
-        StorageLevel.MEMORY_AND_DISK
+    raw = read_raw(spark, settings).withColumn(LINE, F.monotonically_increasing_id())
+    # One shuffle, straight after the one Python pass: each month ends up in one partition, so
+    # the partitioned write gives one file per month without another shuffle. The checkpoint
+    # keeps these rows (memory, then disk) for every read below, cheaper than a columnar cache.
+    checked = (
+        raw.mapInPandas(checked_batches, CHECKED_DDL)
+        .withColumn(MONTH, order_month())
+        .repartition(MONTH)
+        .localCheckpoint(eager=False)  # kept by the first job below, which reads it anyway
     )
+    tally, stats = tally_and_stats(checked)
+    passed = checked.filter(F.col("reason").isNull())
+    repeats = repeated_keys(passed).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        tally = staged.groupBy("kind", "reason").count().collect()
-        clean = staged.filter("kind = 'clean'").select(*CLEAN_COLUMNS)
+        duplicates = repeats.agg(F.sum(F.col("rows") - 1)).first()[0] or 0
         (
-            clean.withColumn("order_month", F.date_format("OrderDate", "yyyy-MM"))
-            .repartition("order_month")  # one file per month, not one per task and month
+            clean_rows(passed, repeats, stats)
+            .withColumn(MONTH, order_month())
             .write.mode("overwrite")
             .option("partitionOverwriteMode", "static")  # a run replaces the whole output
-            .partitionBy("order_month")
+            .partitionBy(MONTH)
             .parquet(settings.clean)
         )
-        quarantine = staged.filter("kind = 'quarantine'").select(
-            *[F.col(q).alias(f) for q, f in zip(QUARANTINE_FIELDS, FIELDS, strict=True)],
-            "raw",
-            "reason",
-        )
-        quarantine.write.mode("overwrite").parquet(settings.quarantine)
     finally:
-        staged.unpersist()
-    kinds: dict[str, int] = {}
-    for row in tally:
-        kinds[row["kind"]] = kinds.get(row["kind"], 0) + row["count"]
+        repeats.unpersist()
+    quarantine = checked.filter(F.col("reason").isNotNull()).select(
+        *[F.col(q).alias(f) for f, q in QUARANTINE_TEXT.items()], "raw", "reason"
+    )
+    quarantine.write.mode("overwrite").parquet(settings.quarantine)
+    passing = tally.pop(None, 0)
     return TransformCounts(
-        raw=sum(kinds.values()),
-        clean=kinds.get("clean", 0),
-        quarantined=kinds.get("quarantine", 0),
-        duplicates=kinds.get("duplicate", 0),
+        raw=passing + sum(tally.values()),
+        clean=passing - duplicates,
+        quarantined=sum(tally.values()),
+        duplicates=duplicates,
         stats=stats,
-        quarantined_by_reason={r["reason"]: r["count"] for r in tally if r["kind"] == "quarantine"},
+        quarantined_by_reason=tally,
     )

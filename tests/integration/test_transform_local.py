@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline.adapters.raw_store import upload_bulk
-from pipeline.clean import clean_lines
+from pipeline.clean import clean_lines, compute_stats, parse_lines, stat_inputs
 from pipeline.cli import main
 from pipeline.generate import generate_orders
 from pipeline.jobs.transform import run_transform
@@ -67,6 +67,43 @@ def test_spark_job_and_pandas_cleaner_agree_on_messy_data(spark, tmp_path: Path)
     assert list(quarantine.columns) == list(QUARANTINE_COLUMNS)
     assert quarantine["reason"].str.len().gt(0).all()
     assert sorted(quarantine["row_key"].dropna()) == sorted(local.quarantine["row_key"].dropna())
+
+
+def test_spark_job_output_equals_clean_lines_on_messy_lines(spark, tmp_path: Path) -> None:
+    """Row for row: clean rows, quarantine rows with reasons, duplicates and the statistics."""
+    odd_lines = ["{", "[1, 2]", "null", "", '{"row_key": 5}', '{"row_key": "k", "Age": [1]}']
+    lines = generate_orders(4_000, seed=11, error_rate=0.3).lines + odd_lines
+    settings = local_settings(tmp_path)
+    upload_bulk(spark, write_lines(tmp_path / "raw.jsonl", lines), settings)
+
+    counts = run_transform(spark, settings)
+    local = clean_lines(pd.Series(lines))
+
+    assert counts.stats == compute_stats(stat_inputs(parse_lines(pd.Series(lines))))
+    assert (counts.raw, counts.clean, counts.quarantined, counts.duplicates) == (
+        len(lines),
+        len(local.clean),
+        len(local.quarantine),
+        local.duplicates,
+    )
+    assert counts.quarantined_by_reason == local.quarantine["reason"].value_counts().to_dict()
+    clean = pd.read_parquet(tmp_path / "clean")
+    assert clean["order_month"].astype(str).tolist() == [
+        d.strftime("%Y-%m") for d in clean["OrderDate"]
+    ]
+    pd.testing.assert_frame_equal(
+        clean[list(CLEAN_COLUMNS)].sort_values("row_key", ignore_index=True),
+        local.clean.sort_values("row_key", ignore_index=True),
+    )
+    months = {p.parent.name for p in (tmp_path / "clean").glob("*/*.parquet")}
+    assert len(list((tmp_path / "clean").glob("*/*.parquet"))) == len(months)
+    quarantine = pd.read_parquet(tmp_path / "quarantine")
+    order = ["raw", "reason"]
+    pd.testing.assert_frame_equal(
+        quarantine.sort_values(order, ignore_index=True),
+        local.quarantine.sort_values(order, ignore_index=True),
+    )
+    assert {"malformed_json", "not_an_object"} <= set(quarantine["reason"])
 
 
 def test_running_the_transform_twice_gives_the_same_output(spark, tmp_path: Path) -> None:

@@ -1,0 +1,77 @@
+"""check_lines + fill_stats, composed the way the Spark job composes them, equal clean_lines.
+
+The Spark job checks each batch on its own, computes the statistics from every checked row, keeps
+the first passing row of each row_key across batches and fills the statistics' columns; here the
+same steps run on pandas frames split into arbitrary batches.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
+from strategies import ANY_BATCHES
+
+from pipeline.clean import (
+    CHECKED_TYPES,
+    QUARANTINE_TEXT,
+    CleanResult,
+    check_lines,
+    clean_lines,
+    compute_stats,
+    fill_stats,
+    parse_lines,
+    stat_inputs,
+)
+from pipeline.generate import generate_orders
+from pipeline.schema import CLEAN_COLUMNS, QUARANTINE_COLUMNS
+
+pytestmark = pytest.mark.unit
+
+
+def clean_in_batches(lines: list[str], size: int) -> CleanResult:
+    """The Spark job's steps: per-batch check, global stats, first of each row_key, fill."""
+    batches = [pd.Series(lines[i : i + size], dtype=object) for i in range(0, len(lines), size)]
+    checked = pd.concat([check_lines([]), *map(check_lines, batches)], ignore_index=True)
+    stats = compute_stats(checked[["Age", "TotalAmount"]])
+    passed = checked[checked["reason"].isna()]
+    kept = passed[~passed["row_key"].duplicated(keep="first")].reset_index(drop=True)
+    filled = fill_stats(kept["Age"].to_numpy(), kept["TotalAmount"].to_numpy(), stats)
+    clean = pd.DataFrame({c: filled[c] if c in filled else kept[c] for c in CLEAN_COLUMNS})
+    clean["Quantity"] = clean["Quantity"].astype(np.int32)
+    rejected = checked[checked["reason"].notna()].reset_index(drop=True)
+    quarantine = rejected[[*QUARANTINE_TEXT.values(), "raw", "reason"]].set_axis(
+        list(QUARANTINE_COLUMNS), axis=1
+    )
+    return CleanResult(clean, quarantine.astype(object), len(passed) - len(kept))
+
+
+def assert_same(got: CleanResult, want: CleanResult) -> None:
+    assert_frame_equal(got.clean, want.clean, check_dtype=False)
+    assert_frame_equal(got.quarantine, want.quarantine)
+    assert got.duplicates == want.duplicates
+
+
+@given(ANY_BATCHES, st.integers(min_value=1, max_value=4))
+def test_checking_in_batches_then_filling_equals_clean_lines(lines: list[str], size: int) -> None:
+    assert_same(clean_in_batches(lines, size), clean_lines(lines))
+
+
+def test_checking_in_batches_equals_clean_lines_on_generated_messy_lines() -> None:
+    lines = generate_orders(3_000, seed=4, error_rate=0.3).lines
+    lines += [lines[0], lines[5], "{", "[1]", "null", json.dumps({"row_key": "k", "Age": True})]
+    assert_same(clean_in_batches(lines, 700), clean_lines(lines))
+
+
+def test_checked_rows_hold_the_stat_inputs_and_the_declared_columns() -> None:
+    lines = generate_orders(500, seed=6, error_rate=0.5).lines
+    checked = check_lines(lines)
+    assert list(checked.columns) == list(CHECKED_TYPES)
+    assert_frame_equal(
+        checked[["Age", "TotalAmount"]], stat_inputs(parse_lines(lines)), check_dtype=False
+    )
