@@ -1,8 +1,8 @@
 """The one cleaning rule set: raw JSON lines -> typed clean rows + quarantined rows with a reason.
 
-Pure (pandas, numpy, rapidfuzz). The unit tests, hypothesis, the Spark batch job (check_lines per
-batch, then the duplicate rule and fill_stats across batches) and the streaming job
-(``foreachBatch``) all call these functions.
+Pure (pandas, numpy, rapidfuzz). The unit tests, hypothesis, `pipeline clean` and the Spark
+transform (check_lines per batch, then the duplicate rule and fill_stats across batches) all call
+these functions; the streaming job lands raw lines as they came, for this rule set to judge.
 
 Rules, field by field (what cannot be repaired with confidence is quarantined, never guessed):
 
