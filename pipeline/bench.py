@@ -100,7 +100,9 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
     with running_stack(output / "stack-logs") as endpoints:
         os.environ.update(endpoints.as_env())
         settings = Settings.from_env(output_dir=output / "run")
-        manifest = run_pipeline(settings, rows, seed=3, error_rate=0.05, report=print)
+        manifest = run_pipeline(
+            settings, rows, seed=3, error_rate=0.05, report=print, progress=print
+        )
         spark = build_spark(settings)
         copy_target = f"{settings.data_root}/bench/raw_copy"
         # The plain copy a pipeline without cleaning would run, all in the JVM:
