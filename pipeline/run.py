@@ -106,12 +106,8 @@ class _Run:
         report: Callable[[Stage], None],
         progress: Callable[[str], None] = lambda _: None,
     ):
-        self.settings, self.manifest, self.report, self.progress = (
-            settings,
-            manifest,
-            report,
-            progress,
-        )
+        self.settings, self.manifest = settings, manifest
+        self.report, self.progress = report, progress
         self.docs = settings.output_dir / "data-docs"
         manifest.data_docs = str(self.docs)
 
