@@ -6,7 +6,7 @@ import sys
 
 import nox
 
-nox.options.sessions = ["lint", "unit", "integration", "e2e"]
+nox.options.sessions = ["lint", "unit", "integration", "e2e", "faults"]
 nox.options.default_venv_backend = "none"
 PY = sys.executable
 
@@ -48,6 +48,12 @@ def integration(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """The whole flow on the whole stack, and the dashboard in a browser."""
     _pytest(session, "e2e")
+
+
+@nox.session(python=False)
+def faults(session: nox.Session) -> None:
+    """Runs killed, restarted, repeated and fed poison on the whole stack: exact HBase content."""
+    _pytest(session, "faults")
 
 
 @nox.session(python=False)

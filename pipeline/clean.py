@@ -34,6 +34,8 @@ Rules, field by field (what cannot be repaired with confidence is quarantined, n
   ``impossible_<field>``; slashes with both parts <= 12 -> ``ambiguous_<field>``.
   OrderDate < RegistrationDate -> ``order_before_registration``; ShippingDate < OrderDate ->
   ``shipped_before_order`` (never repaired: which date is wrong is unknown).
+- Row key: the HBase row key built from CustomerID, OrderDate and row_key (pipeline.hbase_codec)
+  longer than HBase allows (32,767 bytes) -> ``row_key_too_long``.
 - Duplicates: among rows that pass, only the first of each row_key is kept; the rest are counted.
 - TotalAmountNormalized = (TotalAmount - total_min) / (total_max - total_min), clipped to [0, 1]
   (0 when max <= min).
@@ -60,6 +62,7 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
+from pipeline import hbase_codec
 from pipeline.schema import (
     AGE_GROUPS,
     AGE_MAX,
@@ -568,6 +571,7 @@ def _check(columns: dict[str, np.ndarray]) -> _Checked:
     quantity = _resolve_quantity(status, quantity, total_raw, price, reasons)
     total = np.round(quantity * price, 2)
     _check_dates(status, dates, reasons)
+    reasons.flag(_key_too_long(text, dates["OrderDate"], ~reasons.bad), "row_key_too_long")
 
     passed = ~reasons.bad
     return _Checked(
@@ -585,6 +589,26 @@ def _check(columns: dict[str, np.ndarray]) -> _Checked:
 
 
 _Statuses = dict[str, np.ndarray]
+# Below this many characters of CustomerID + row_key a key fits whatever they hold (<= 4 bytes a
+# character, escapes included), so only longer ones are measured.
+_KEY_CHARS_SAFE = (hbase_codec.MAX_ROW_KEY_BYTES - 64) // 4
+
+
+def _key_too_long(text: dict[str, np.ndarray], orders: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Rows whose HBase row key would exceed HBase's limit (HBase refuses the whole batch)."""
+    ids, keys = text["CustomerID"], text["row_key"]
+    chars = np.fromiter(
+        ((len(a) if a else 0) + (len(b) if b else 0) for a, b in zip(ids, keys, strict=True)),
+        dtype=np.int64,
+        count=len(ids),
+    )
+    suspects = np.flatnonzero(rows & (chars > _KEY_CHARS_SAFE))
+    out = np.zeros(len(ids), dtype=bool)
+    if len(suspects):
+        days = [dt.date.fromordinal(int(o)).isoformat() for o in orders[suspects]]
+        lengths = hbase_codec.row_key_lengths(ids[suspects], days, keys[suspects])
+        out[suspects] = lengths > hbase_codec.MAX_ROW_KEY_BYTES
+    return out
 
 
 def _resolve_product(

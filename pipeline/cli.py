@@ -84,58 +84,43 @@ def cmd_repair_report(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _stage(name: str, args: argparse.Namespace) -> int:
+    """One stage of a run: the run named by --run, else the last one started here."""
+    from pipeline.run import run_stage
+
+    manifest = run_stage(
+        name, Settings.from_env(), args.run, report=_print_stage, progress=print
+    )
+    print(f"run {manifest.run_id}: {name} done; manifest status {manifest.status}")
+    return 0
+
+
 def cmd_stream(args: argparse.Namespace) -> int:
-    from pipeline.jobs.stream_ingest import run_stream_ingest, start_stream
+    if not args.continuous:
+        return _stage("stream", args)
+    from pipeline.jobs.stream_ingest import start_stream
     from pipeline.spark_session import build_spark
 
     settings = Settings.from_env()
     spark = build_spark(settings, kafka=True)
-    if args.continuous:
-        start_stream(spark, settings, available_now=False).awaitTermination()
-        return 0
-    print(f"raw/stream holds {run_stream_ingest(spark, settings):,} rows")
+    start_stream(spark, settings, available_now=False).awaitTermination()
     return 0
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
-    from pipeline.jobs.transform import run_transform
-    from pipeline.spark_session import build_spark
-
-    counts = run_transform(build_spark(Settings.from_env()), Settings.from_env())
-    print(counts)
-    return 0
+    return _stage("transform", args)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from pipeline.jobs.load_hbase import run_load
-    from pipeline.spark_session import build_spark
-
-    settings = Settings.from_env()
-    written = run_load(build_spark(settings), settings, progress=print)
-    print(f"wrote {written:,} rows to {settings.hbase_table}")
-    return 0
+    return _stage("load", args)
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    from pipeline.jobs.aggregate import aggregates_root, run_aggregate
-    from pipeline.spark_session import build_spark
-
-    settings = Settings.from_env()
-    rows = run_aggregate(build_spark(settings), settings)
-    print(f"aggregates {rows} -> {aggregates_root(settings)}")
-    return 0
+    return _stage("aggregate", args)
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from pipeline.adapters.hbase_aggregates import publish_aggregates
-    from pipeline.spark_session import build_spark
-
-    settings = Settings.from_env()
-    path = settings.output_dir / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    published = publish_aggregates(build_spark(settings), settings, manifest=manifest)
-    print(f"published run {published.run_id} to {published.table}: {published.rows}")
-    return 0
+    return _stage("publish", args)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -143,9 +128,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     manifest = run_pipeline(
-        settings, args.rows, args.seed, args.error_rate, report=_print_stage, progress=print
+        settings,
+        args.rows,
+        args.seed,
+        args.error_rate,
+        report=_print_stage,
+        progress=print,
+        input_path=args.input,
     )
-    print(f"manifest: {settings.output_dir / 'manifest.json'} ({len(manifest.stages)} stages)")
+    path = settings.for_run(manifest.run_id).run_dir / "manifest.json"
+    print(f"run {manifest.run_id} {manifest.status}; manifest: {path}")
     return 0
 
 
@@ -261,28 +253,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clean", type=Path, required=True, help="a `pipeline clean` output folder")
     p.set_defaults(func=cmd_repair_report)
 
-    p = sub.add_parser("stream", help="Kafka topic -> HDFS raw/stream (PIPELINE_* endpoints)")
+    def run_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--run",
+            default=None,
+            help="run id (default: the last run started with this PIPELINE_OUTPUT_DIR)",
+        )
+
+    p = sub.add_parser("stream", help="a run's Kafka offsets -> its HDFS raw/stream")
+    run_arg(p)
     p.add_argument(
         "--continuous",
         action="store_true",
-        help="keep running in micro-batches instead of draining what is there",
+        help="keep landing the whole topic in micro-batches (no run) instead of a run's range",
     )
     p.set_defaults(func=cmd_stream)
 
-    p = sub.add_parser("transform", help="HDFS raw -> clean/ and quarantine/ Parquet")
+    p = sub.add_parser("transform", help="a run's raw -> clean/ and quarantine/ (gated)")
+    run_arg(p)
     p.set_defaults(func=cmd_transform)
 
-    p = sub.add_parser("load", help="clean Parquet -> HBase table through Thrift")
+    p = sub.add_parser("load", help="a run's gated clean/ -> HBase through Thrift")
+    run_arg(p)
     p.set_defaults(func=cmd_load)
 
-    p = sub.add_parser("aggregate", help="clean Parquet -> the dashboard's aggregates (Parquet)")
+    p = sub.add_parser("aggregate", help="a loaded run's clean/ -> the dashboard's aggregates")
+    run_arg(p)
     p.set_defaults(func=cmd_aggregate)
 
-    p = sub.add_parser("publish", help="aggregates + run manifest -> HBase <table>_aggregates")
+    p = sub.add_parser("publish", help="a run that passed every gate and check -> the dashboard")
+    run_arg(p)
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("run", help="the whole path on running services (PIPELINE_* endpoints)")
     data_args(p, 20_000)
+    p.add_argument(
+        "--input", type=Path, default=None, help="your own JSON-lines file instead of generated"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="start the stack, run the path, serve the dashboard")
@@ -314,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from pipeline.gates import GateFailed
+    from pipeline.manifest import RunFailed
 
     args = build_parser().parse_args(argv)
     if getattr(args, "error_rate", 0) is None:
@@ -322,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.error_rate = DEFAULT_ERROR_RATE
     try:
         return int(args.func(args))
-    except GateFailed as failure:
+    except (GateFailed, RunFailed) as failure:
         print(f"stopped: {failure}", file=sys.stderr)
         return 1
 

@@ -1,30 +1,41 @@
 """The whole path on running services: generate -> bulk + Kafka -> stream -> transform -> HBase.
 
-Each layer is built, validated by its Great Expectations gate, then published: a failed gate
-stops the run before the next stage. Every stage reports rows in and out and its wall time; the
-run manifest keeps them with the gate results and the reconciliation of the counts.
+A run has an id; everything it lands lives under ``runs/<run_id>/`` (see Settings) and its
+manifest records what it wrote, including the Kafka offset range [start, end) it produced. Each
+layer is built, validated by its Great Expectations gate, then used: a failed gate stops the run.
+The dashboard sees a run only when it is published, after every gate and the reconciliation of
+the counts passed: its HBase rows carry the run's cell timestamp and id, the aggregates and the
+manifest switch at once, and the previous run's rows are removed last.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import resource
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
 
-from pipeline import gates
+from pipeline import aggregate, gates, line_file
 from pipeline.adapters import hbase_aggregates, hbase_table, kafka_topic
-from pipeline.adapters.raw_store import read_raw, upload_bulk
+from pipeline.adapters.raw_store import read_raw, upload_bulk, write_rejected
 from pipeline.generate import write_orders
 from pipeline.jobs.aggregate import run_aggregate
 from pipeline.jobs.load_hbase import run_load
 from pipeline.jobs.stream_ingest import run_stream_ingest
 from pipeline.jobs.transform import run_transform
+from pipeline.manifest import (
+    Manifest,
+    NotReady,
+    RunFailed,
+    Stage,
+    failed_checks,
+    now_text,
+    reconcile,
+)
 from pipeline.settings import Settings
 from pipeline.spark_session import build_spark
 
@@ -32,100 +43,80 @@ BULK_SHARE = 0.4
 RAW_GATE_SAMPLE_ROWS = 200_000  # the raw suite checks shares of rows: a sample answers it
 
 
-@dataclass
-class Stage:
-    name: str
-    rows_in: int
-    rows_out: int
-    seconds: float
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Manifest:
-    rows: int
-    seed: int
-    error_rate: float
-    run_id: str = field(default_factory=hbase_aggregates.new_run_id)
-    status: str = "running"
-    finished_at: str | None = None
-    stages: list[Stage] = field(default_factory=list)
-    gates: list[dict[str, Any]] = field(default_factory=list)
-    reconciliation: dict[str, dict[str, Any]] = field(default_factory=dict)
-    data_docs: str = ""
-
-    def stage(self, name: str) -> Stage:
-        return next(s for s in self.stages if s.name == name)
-
-    def as_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self), default=str))
-
-    def write(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.as_dict(), indent=2))
-        return path
-
-
-def reconcile(manifest: Manifest) -> dict[str, dict[str, Any]]:
-    """The counts that must agree, stage to stage; each check says both sides."""
-    out = {s.name: s for s in manifest.stages}
-    checks: dict[str, tuple[int, int]] = {}
-    if {"bulk_load", "stream_ingest", "transform"} <= set(out):
-        landed = out["bulk_load"].rows_out + out["stream_ingest"].rows_out
-        checks["produced + bulk = raw"] = (
-            out["bulk_load"].rows_in + out["produce"].rows_out,
-            out["transform"].rows_in,
-        )
-        checks["bulk + streamed landed = raw"] = (landed, out["transform"].rows_in)
-        detail = out["transform"].detail
-        checks["raw = clean + quarantined + duplicates"] = (
-            out["transform"].rows_in,
-            out["transform"].rows_out + detail["quarantined"] + detail["duplicates"],
-        )
-    if "load_hbase" in out:
-        checks["clean = HBase rows"] = (out["transform"].rows_out, out["load_hbase"].rows_out)
-    if "publish_aggregates" in out:
-        orders = out["publish_aggregates"].detail["orders"]
-        checks["clean = orders in the aggregates"] = (out["transform"].rows_out, orders)
-    return {name: {"expected": a, "actual": b, "ok": a == b} for name, (a, b) in checks.items()}
-
-
-def split_lines(path: Path, share: float) -> tuple[list[str], list[str]]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    cut = round(len(lines) * share)
-    return lines[:cut], lines[cut:]
-
-
 class _Run:
-    """One run's bookkeeping: stages in order, gates checked, manifest always written."""
+    """One run's bookkeeping: stages in order, gates checked, the manifest written after each."""
 
     def __init__(
         self,
         settings: Settings,
         manifest: Manifest,
-        report: Callable[[Stage], None],
+        report: Callable[[Stage], None] = lambda _: None,
         progress: Callable[[str], None] = lambda _: None,
     ):
-        self.settings, self.manifest = settings, manifest
-        self.report, self.progress = report, progress
+        self.settings = settings.for_run(manifest.run_id)
+        self.manifest, self.report, self.progress = manifest, report, progress
         self.docs = settings.output_dir / "data-docs"
         manifest.data_docs = str(self.docs)
 
+    @classmethod
+    def resume(cls, settings: Settings, run_id: str | None = None, **kwargs: Any) -> _Run:
+        """The run `run_id` (default: the last one started in settings.output_dir)."""
+        path = (
+            settings.for_run(run_id).run_dir / "manifest.json"
+            if run_id
+            else settings.output_dir / "manifest.json"
+        )
+        if not path.is_file():
+            raise NotReady(f"no run manifest at {path}: start with `pipeline run` (or pass --run)")
+        return cls(settings, Manifest.read(path), **kwargs)
+
     def stage(self, name: str, rows_in: int, rows_out: int, started: float, **detail: Any) -> None:
+        self.manifest.stages = [s for s in self.manifest.stages if s.name != name]
         stage = Stage(name, rows_in, rows_out, round(time.monotonic() - started, 2), detail)
         self.manifest.stages.append(stage)
+        self.save()
         self.report(stage)
 
     def gate(self, dataset: str, frame: Any) -> None:
         result = gates.validate(dataset, frame, docs_dir=self.docs)
+        self.manifest.gates = [g for g in self.manifest.gates if g.get("dataset") != dataset]
         self.manifest.gates.append(result.as_dict())
+        self.save()
         gates.require(result)
 
-    def close(self, status: str) -> None:
-        self.manifest.status = status
-        self.manifest.finished_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    def require(self, *datasets: str) -> None:
+        missing = [d for d in datasets if not self.manifest.gate_passed(d)]
+        if missing:
+            raise NotReady(
+                f"run {self.manifest.run_id}: the {', '.join(missing)} gate(s) have not passed; "
+                "run the earlier stages first (`pipeline run`, or `pipeline transform --run ID`)"
+            )
+
+    def save(self) -> None:
         self.manifest.reconciliation = reconcile(self.manifest)
+        self.manifest.datasets = datasets(self.settings)
+        self.manifest.write(self.settings.run_dir / "manifest.json")
         self.manifest.write(self.settings.output_dir / "manifest.json")
+
+    def close(self, status: str, problem: str = "") -> None:
+        self.manifest.status, self.manifest.problem = status, problem
+        self.manifest.finished_at = now_text()
+        self.save()
+
+
+def datasets(settings: Settings) -> dict[str, str]:
+    """Where a run's datasets live: the manifest lists them."""
+    return {
+        "raw_bulk": settings.raw_bulk,
+        "raw_stream": settings.raw_stream,
+        "raw_rejected": settings.raw_rejected,
+        "stream_checkpoint": settings.stream_checkpoint,
+        "clean": settings.clean,
+        "quarantine": settings.quarantine,
+        "aggregates": settings.aggregates,
+        "hbase_table": settings.hbase_table,
+        "hbase_aggregates_table": hbase_aggregates.table_name(settings),
+    }
 
 
 def run_pipeline(
@@ -135,118 +126,142 @@ def run_pipeline(
     error_rate: float,
     report: Callable[[Stage], None] = lambda _: None,
     progress: Callable[[str], None] = lambda _: None,
+    input_path: Path | None = None,
 ) -> Manifest:
-    """Raises gates.GateFailed (after writing the manifest) when a layer fails its gate."""
-    manifest = Manifest(rows=rows, seed=seed, error_rate=error_rate)
-    run = _Run(settings, manifest, report, progress)
-    try:
+    """Raises gates.GateFailed or RunFailed (after writing the manifest) when a gate or the
+    reconciliation fails; nothing of such a run is published. `input_path`: the user's own
+    lines file instead of generated orders."""
+    run = _Run(settings, Manifest(rows=rows, seed=seed, error_rate=error_rate), report, progress)
+    run.save()
+    with _closing(run):
         spark = build_spark(settings, kafka=True)
-        _ingest(spark, run, rows, seed, error_rate)
-        _transform(spark, run)
-        publish_clean(spark, settings, run)
-        _aggregate(spark, run)
-    except gates.GateFailed:
-        run.close("gate_failed")
-        raise
-    except Exception:
-        run.close("failed")
-        raise
-    ok = all(check["ok"] for check in reconcile(manifest).values())
-    run.close("succeeded" if ok else "counts_differ")
-    # The copy the dashboard's health page reads (same run_id: the dashboard does not reload).
-    hbase_aggregates.write_manifest(
-        settings.thrift_host,
-        settings.thrift_port,
-        hbase_aggregates.table_name(settings),
-        manifest.as_dict(),
-    )
-    return manifest
+        ingest(spark, run, rows, seed, error_rate, input_path)
+        transform(spark, run)
+        load(spark, run)
+        build_aggregates(spark, run)
+        publish(spark, run)
+    return run.manifest
 
 
-def _aggregate(spark: SparkSession, run: _Run) -> None:
-    """The dashboard's aggregates: built from clean/, published to <table>_aggregates."""
+class _closing:
+    """Close the run with the status its end deserves, re-raising what stopped it."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+
+    def __enter__(self) -> _Run:
+        self.run.manifest.status = "running"
+        return self.run
+
+    def __exit__(self, kind: type[BaseException] | None, error: Any, _tb: Any) -> None:
+        if kind is None:
+            self.run.close(self.run.manifest.status)
+        elif issubclass(kind, gates.GateFailed):
+            self.run.close("gate_failed", str(error).splitlines()[0])
+        elif issubclass(kind, _CountsDiffer):
+            self.run.close("counts_differ", str(error))
+        else:
+            self.run.close("failed", f"{kind.__name__}: {str(error).splitlines()[0][:500]}")
+
+
+class _CountsDiffer(RunFailed):
+    pass
+
+
+def ingest(
+    spark: SparkSession,
+    run: _Run,
+    rows: int,
+    seed: int,
+    error_rate: float,
+    input_path: Path | None = None,
+) -> None:
+    """Generate, land the bulk part, produce the rest to Kafka, stream it to HDFS, gate raw."""
     settings = run.settings
-    clean_rows = run.manifest.stage("transform").rows_out
+    generated = settings.run_dir / "generated"
     started = time.monotonic()
-    rows = run_aggregate(spark, settings)
-    run.stage(
-        "aggregate",
-        clean_rows,
-        sum(rows.values()),
-        started,
-        rows=rows,
-        path=f"{settings.data_root}/aggregates",
-    )
-    started = time.monotonic()
-    published = hbase_aggregates.publish_aggregates(
-        spark, settings, manifest=run.manifest, run_id=run.manifest.run_id
-    )
-    run.stage(
-        "publish_aggregates",
-        sum(rows.values()),
-        sum(published.rows.values()),
-        started,
-        table=published.table,
-        orders=published.totals["orders"],
-    )
-
-
-def _ingest(spark: SparkSession, run: _Run, rows: int, seed: int, error_rate: float) -> None:
-    settings = run.settings
-    generated_dir = settings.output_dir / "generated"
-    started = time.monotonic()
-    summary = write_orders(rows, seed, error_rate, generated_dir, progress=False)
-    bulk, streamed = split_lines(generated_dir / "orders.jsonl", BULK_SHARE)
-    run.stage(
-        "generate",
-        rows,
-        len(bulk) + len(streamed),
-        started,
-        errors_injected=summary.errors,
-        orders=str(summary.orders_path),
-    )
+    if input_path is None:
+        summary = write_orders(rows, seed, error_rate, generated, progress=False)
+        orders, errors = summary.orders_path, summary.errors
+    else:
+        generated.mkdir(parents=True, exist_ok=True)
+        orders, errors = input_path.resolve(), {}
+    total = line_file.count_lines(orders)
+    cut = round(total * BULK_SHARE)
+    run.stage("generate", rows, total, started, errors_injected=errors, orders=str(orders))
 
     started = time.monotonic()
-    bulk_file = generated_dir / "bulk.jsonl"
-    bulk_file.write_text("".join(f"{line}\n" for line in bulk), encoding="utf-8")
+    bulk_file = generated / "bulk.jsonl"
+    line_file.copy_lines(orders, bulk_file, 0, cut)
     landed = upload_bulk(spark, bulk_file, settings)
-    run.stage("bulk_load", len(bulk), landed, started, path=settings.raw_bulk)
+    bulk_file.unlink()
+    run.stage("bulk_load", cut, landed, started, path=settings.raw_bulk)
 
     started = time.monotonic()
     kafka_topic.ensure_topic(settings.kafka_bootstrap, settings.topic, settings.topic_partitions)
     before = kafka_topic.end_offsets(settings.kafka_bootstrap, settings.topic)
-    produced = kafka_topic.produce_lines(settings.kafka_bootstrap, settings.topic, streamed)
+    run.stage("produce", total - cut, 0, started, topic=settings.topic, offsets_before=before)
+    produced = kafka_topic.produce_file(
+        settings.kafka_bootstrap, settings.topic, orders, cut, total
+    )
     after = kafka_topic.end_offsets(settings.kafka_bootstrap, settings.topic)
+    rejected = _land_rejected(spark, run, orders, produced.rejected)
     run.stage(
         "produce",
-        len(streamed),
+        total - cut,
         sum(after.values()) - sum(before.values()),
         started,
         topic=settings.topic,
         offsets_before=before,
         offsets_after=after,
+        acknowledged=produced.messages,
+        rejected=rejected,
+        send_errors=produced.send_errors,
+        producer_settings=dict(kafka_topic.PRODUCER_SETTINGS),
         messages_per_second=round(produced.rate),
     )
-
-    started = time.monotonic()
-    streamed_rows = run_stream_ingest(spark, settings)
-    run.stage(
-        "stream_ingest",
-        sum(after.values()),
-        streamed_rows,
-        started,
-        checkpoint=settings.stream_checkpoint,
-        kafka_offsets_consumed=after,
-    )
+    stream(spark, run)
 
     started = time.monotonic()
     raw = read_raw(spark, settings)
-    total = landed + streamed_rows
-    run.gate("raw", gates.parse_raw(raw, fraction=min(1.0, RAW_GATE_SAMPLE_ROWS / max(total, 1))))
-    run.stage("gate_raw", total, total, started)
+    lines = landed + run.manifest.stage("stream_ingest").rows_out + rejected
+    sample = min(1.0, RAW_GATE_SAMPLE_ROWS / max(lines, 1))
+    run.gate("raw", gates.parse_raw(raw.filter("poison IS NULL"), fraction=sample))
+    run.stage("gate_raw", lines, lines, started)
 
 
-def _transform(spark: SparkSession, run: _Run) -> None:
+def _land_rejected(spark: SparkSession, run: _Run, path: Path, rejected: list[Any]) -> int:
+    """Lines Kafka cannot take land in raw/rejected, so the quarantine keeps them."""
+    if not rejected:
+        return 0
+    wanted = {r.line_number: r.reason for r in rejected}
+    rows = [
+        (text.decode("utf-8", errors="replace"), wanted[number])
+        for number, text in line_file.iter_lines(path, min(wanted), max(wanted) + 1)
+        if number in wanted
+    ]
+    return write_rejected(spark, run.settings, rows)
+
+
+def stream(spark: SparkSession, run: _Run) -> None:
+    """The run's Kafka offset range -> its raw/stream (resumes from the checkpoint)."""
+    produce = run.manifest.stage("produce")
+    start = {int(p): o for p, o in produce.detail["offsets_before"].items()}
+    end = {int(p): o for p, o in produce.detail["offsets_after"].items()}
+    started = time.monotonic()
+    streamed = run_stream_ingest(spark, run.settings, start=start, end=end)
+    run.stage(
+        "stream_ingest",
+        produce.rows_out,
+        streamed,
+        started,
+        checkpoint=run.settings.stream_checkpoint,
+        offsets_start=start,
+        offsets_end=end,
+    )
+
+
+def transform(spark: SparkSession, run: _Run) -> None:
     settings = run.settings
     started = time.monotonic()
     counts = run_transform(spark, settings)
@@ -266,18 +281,20 @@ def _transform(spark: SparkSession, run: _Run) -> None:
     run.stage("gate_clean", counts.clean, counts.clean, started)
 
 
-def publish_clean(spark: SparkSession, settings: Settings, run: _Run | None = None) -> int:
-    """Gate-checked clean/ -> HBase; returns the rows the table holds afterwards."""
-    run = run or _Run(settings, Manifest(rows=0, seed=0, error_rate=0.0), lambda _: None)
+def load(spark: SparkSession, run: _Run) -> int:
+    """Gate-checked clean/ -> HBase with the run's timestamp and id; returns the run's rows."""
+    settings, manifest = run.settings, run.manifest
     clean = spark.read.parquet(settings.clean).drop("order_month")
-    if not any(g["dataset"] == "clean" for g in run.manifest.gates):
+    if not manifest.gate_passed("clean"):
         run.gate("clean", clean)
     started = time.monotonic()
     clean_rows = clean.count()
-    written = run_load(spark, settings, run.progress)
+    written = run_load(
+        spark, settings, run.progress, timestamp=manifest.cell_timestamp, run_id=manifest.run_id
+    )
     put_seconds = round(time.monotonic() - started, 2)
-    in_table = hbase_table.count_rows(
-        settings.thrift_host, settings.thrift_port, settings.hbase_table
+    in_table = hbase_table.count_rows_of_run(
+        settings.thrift_host, settings.thrift_port, settings.hbase_table, manifest.run_id
     )
     run.stage(
         "load_hbase",
@@ -290,3 +307,91 @@ def publish_clean(spark: SparkSession, settings: Settings, run: _Run | None = No
     )
     run.gate("load", gates.load_frame(clean_rows, in_table))
     return in_table
+
+
+def build_aggregates(spark: SparkSession, run: _Run) -> dict[str, int]:
+    """The dashboard's aggregates from clean/, checked against each other and the clean rows."""
+    run.require("clean", "quarantine", "load")
+    settings = run.settings
+    started = time.monotonic()
+    rows = run_aggregate(spark, settings)
+    totals = aggregate.check(hbase_aggregates.frames_from_spark(spark, settings))
+    run.stage(
+        "aggregate",
+        run.manifest.stage("transform").rows_out,
+        sum(rows.values()),
+        started,
+        rows=rows,
+        orders=totals["orders"],
+        path=settings.aggregates,
+    )
+    return rows
+
+
+def publish(spark: SparkSession, run: _Run) -> None:
+    """Only a run whose gates and counts all agree becomes what the dashboard shows."""
+    run.require("raw", "clean", "quarantine", "load")
+    manifest, settings = run.manifest, run.settings
+    problems = failed_checks(reconcile(manifest))
+    if problems:
+        raise _CountsDiffer("reconciliation failed, nothing published: " + "; ".join(problems))
+    started = time.monotonic()
+    manifest.status, manifest.published_at = "succeeded", now_text()
+    frames = hbase_aggregates.frames_from_spark(spark, settings)
+    published = hbase_aggregates.publish_aggregates(
+        frames, settings, manifest=manifest.as_dict(), run_id=manifest.run_id
+    )
+    run.stage(
+        "publish",
+        sum(len(f) for f in frames.values()),
+        sum(published.rows.values()),
+        started,
+        table=published.table,
+    )
+    started = time.monotonic()
+    host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
+    removed = hbase_table.delete_rows_not_of_run(host, port, table, manifest.run_id)
+    remaining = hbase_table.count_rows(host, port, table)
+    run.stage(
+        "retire_previous", remaining + removed, remaining, started, removed_rows=removed,
+        peak_rss_mib=peak_rss_mib(),
+    )  # fmt: skip
+    if remaining != manifest.stage("load_hbase").rows_out:
+        raise _CountsDiffer(
+            f"{table} holds {remaining:,} rows after retiring older runs, expected "
+            f"{manifest.stage('load_hbase').rows_out:,}"
+        )
+
+
+def peak_rss_mib() -> dict[str, float]:
+    """Peak resident memory of this process and of its finished children (MiB)."""
+    mib = 1024.0
+    return {
+        "python": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / mib, 1),
+        "children": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / mib, 1),
+    }
+
+
+STAGES: dict[str, Callable[[SparkSession, _Run], Any]] = {
+    "stream": stream,
+    "transform": transform,
+    "load": load,
+    "aggregate": build_aggregates,
+    "publish": publish,
+}
+
+
+def run_stage(
+    name: str,
+    settings: Settings,
+    run_id: str | None = None,
+    report: Callable[[Stage], None] = lambda _: None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Manifest:
+    """One stage of an existing run (resume after a crash, or step by step)."""
+    run = _Run.resume(settings, run_id, report=report, progress=progress)
+    with _closing(run):
+        STAGES[name](build_spark(settings, kafka=name == "stream"), run)
+        if name != "publish":
+            run.manifest.status = "running"
+    return run.manifest

@@ -22,29 +22,68 @@ class Settings:
     spark_master: str = "local[2]"
     spark_driver_memory: str = "4g"
     shuffle_partitions: int = 8
+    # Kafka messages per streaming micro-batch: smaller batches commit progress more often.
+    stream_max_offsets: int = 500_000
+
+    # A run's datasets live under runs/<run_id>/ (see pipeline.manifest); without a run id the
+    # flat layout below data_root serves local one-off commands (`pipeline clean`) and tests.
+    run_id: str = ""
+
+    def for_run(self, run_id: str) -> Settings:
+        return replace(self, run_id=run_id)
+
+    @property
+    def run_root(self) -> str:
+        return f"{self.data_root}/runs/{self.run_id}" if self.run_id else self.data_root
+
+    @property
+    def runs_root(self) -> str:
+        return f"{self.data_root}/runs"
 
     @property
     def raw_bulk(self) -> str:
-        return f"{self.data_root}/raw/bulk"
+        return f"{self.run_root}/raw/bulk"
 
     @property
     def raw_stream(self) -> str:
-        return f"{self.data_root}/raw/stream"
+        return f"{self.run_root}/raw/stream"
+
+    @property
+    def raw_rejected(self) -> str:
+        """Lines the producer could not send (too large for Kafka), kept for the quarantine."""
+        return f"{self.run_root}/raw/rejected"
 
     @property
     def stream_checkpoint(self) -> str:
-        return f"{self.data_root}/checkpoints/raw_stream"
+        return f"{self.run_root}/checkpoints/raw_stream"
+
+    @property
+    def transform_output(self) -> str:
+        """clean/ and quarantine/ of a run, committed together by one rename."""
+        return f"{self.run_root}/transform"
+
+    @property
+    def transform_staging(self) -> str:
+        return f"{self.run_root}/_staging/transform"
 
     @property
     def clean(self) -> str:
-        return f"{self.data_root}/clean"
+        return f"{self.transform_output}/clean" if self.run_id else f"{self.data_root}/clean"
 
     @property
     def quarantine(self) -> str:
+        if self.run_id:
+            return f"{self.transform_output}/quarantine"
         return f"{self.data_root}/quarantine"
 
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    @property
+    def aggregates(self) -> str:
+        return f"{self.run_root}/aggregates"
+
+    @property
+    def run_dir(self) -> Path:
+        """Local folder of a run: manifest, generated input, logs."""
+        return self.output_dir / "runs" / self.run_id if self.run_id else self.output_dir
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
@@ -60,11 +99,13 @@ class Settings:
             "hbase_table": "PIPELINE_HBASE_TABLE",
             "spark_master": "PIPELINE_SPARK_MASTER",
             "spark_driver_memory": "PIPELINE_SPARK_DRIVER_MEMORY",
+            "run_id": "PIPELINE_RUN_ID",
         }
         numbers = {
             "thrift_port": "PIPELINE_THRIFT_PORT",
             "topic_partitions": "PIPELINE_TOPIC_PARTITIONS",
             "shuffle_partitions": "PIPELINE_SHUFFLE_PARTITIONS",
+            "stream_max_offsets": "PIPELINE_STREAM_MAX_OFFSETS",
         }
         for field, var in text.items():
             if var in env:

@@ -58,11 +58,12 @@ class Service:
         self.conf_dir = run_dir / self.name / "conf"
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = run_dir / f"{self.name}.log"
+        self.container_name = f"ecommerce-{self.name}-{free_port()}"
         self.container = (
             DockerContainer(image)
             .with_kwargs(network_mode="host")
             .with_volume_mapping(str(self.conf_dir), "/conf", "ro")
-            .with_name(f"ecommerce-{self.name}-{free_port()}")
+            .with_name(self.container_name)
         )
         if command:
             self.container.with_command(command)
@@ -289,6 +290,8 @@ class Endpoints:
     thrift_port: int
     startup_seconds: dict[str, float]
     log_dir: Path
+    # Docker container name per service (kafka, hdfs, hbase, thrift): what fault tests restart.
+    containers: dict[str, str]
 
     def as_env(self) -> dict[str, str]:
         return {
@@ -354,4 +357,5 @@ def running_stack(
             thrift_port=thrift.port if thrift else 0,
             startup_seconds={s.name: round(s.startup_seconds, 1) for s in started},
             log_dir=run_dir,
+            containers={s.name: s.container_name for s in started},
         )

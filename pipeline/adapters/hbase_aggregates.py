@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ import pandas as pd
 
 from pipeline import aggregate
 from pipeline.adapters.hbase_table import connect
+from pipeline.manifest import new_run_id
 from pipeline.settings import Settings
 
 FAMILY = "m"
@@ -182,11 +182,6 @@ def read_aggregates(
         connection.close()
 
 
-def new_run_id() -> str:
-    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{now}-{uuid.uuid4().hex[:8]}"
-
-
 @dataclass(frozen=True)
 class Published:
     run_id: str
@@ -204,7 +199,7 @@ def _manifest_dict(manifest: Any) -> dict[str, Any]:
     return dict(manifest)
 
 
-def _frames_from_spark(spark: Any, settings: Settings) -> dict[str, pd.DataFrame]:
+def frames_from_spark(spark: Any, settings: Settings) -> dict[str, pd.DataFrame]:
     from pipeline.jobs.aggregate import aggregate_path
 
     return {
@@ -229,7 +224,7 @@ def publish_aggregates(
     if isinstance(spark_or_frames, Mapping):
         frames = dict(spark_or_frames)
     else:
-        frames = _frames_from_spark(spark_or_frames, settings)
+        frames = frames_from_spark(spark_or_frames, settings)
     totals = aggregate.check(frames)
     body = _manifest_dict(manifest)
     run_id = run_id or str(body.get("run_id") or new_run_id())

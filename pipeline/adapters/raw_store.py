@@ -1,4 +1,7 @@
-"""Raw landing zone on HDFS (or local files): bulk JSON lines as text, streamed rows as Parquet."""
+"""Raw landing zone on HDFS (or local files): bulk lines as text, streamed rows as Parquet, and the
+lines the producer could not send. Every raw row is `value` (the line, null when it is not text)
+and `poison` (why it cannot be parsed at all, else null) plus `raw_base64` for bytes that are not
+UTF-8."""
 
 from __future__ import annotations
 
@@ -7,35 +10,54 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from pipeline.adapters.hadoop_fs import exists
 from pipeline.settings import Settings
+
+RAW_DDL = "value STRING, poison STRING, raw_base64 STRING"
 
 
 def upload_bulk(spark: SparkSession, local_file: Path, settings: Settings) -> int:
-    """Copy a local JSON-lines file into raw/bulk as it is, one line per row; returns rows."""
-    lines = spark.read.text(local_file.resolve().as_uri())
+    """Copy a local lines file into raw/bulk as it is, one line per row; returns rows."""
+    lines = spark.read.option("lineSep", "\n").text(local_file.resolve().as_uri())
     lines.write.mode("overwrite").text(settings.raw_bulk)
-    return spark.read.text(settings.raw_bulk).count()
+    return spark.read.option("lineSep", "\n").text(settings.raw_bulk).count()
 
 
-def _exists(spark: SparkSession, path: str) -> bool:
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    return bool(fs.exists(hadoop_path))
+def _text_lines(frame: DataFrame) -> DataFrame:
+    """Lines read as text: invalid UTF-8 is poison, kept as base64 of the original bytes."""
+    valid = F.is_valid_utf8("value")
+    return frame.select(
+        F.when(valid, F.col("value")).alias("value"),
+        F.when(~valid, F.lit("invalid_utf8")).alias("poison"),
+        F.when(~valid, F.base64(F.col("value").cast("binary"))).alias("raw_base64"),
+    )
 
 
 def read_stream_part(spark: SparkSession, settings: Settings) -> DataFrame:
-    if not _exists(spark, settings.raw_stream):
-        return spark.createDataFrame([], "value STRING")
-    return spark.read.parquet(settings.raw_stream).select("value")
+    if not exists(spark, settings.raw_stream):
+        return spark.createDataFrame([], RAW_DDL)
+    return spark.read.parquet(settings.raw_stream).select("value", "poison", "raw_base64")
 
 
 def read_raw(spark: SparkSession, settings: Settings) -> DataFrame:
-    """Every raw line, bulk and streamed, as one `value` column."""
-    parts = [read_stream_part(spark, settings)]
-    if _exists(spark, settings.raw_bulk):
-        parts.append(spark.read.text(settings.raw_bulk))
-    frame = parts[0]
-    for part in parts[1:]:
-        frame = frame.unionByName(part)
-    return frame.select(F.col("value").cast("string"))
+    """Every raw row of the run, bulk, streamed and rejected at produce, as RAW_DDL."""
+    frame = read_stream_part(spark, settings)
+    if exists(spark, settings.raw_bulk):
+        bulk = spark.read.option("lineSep", "\n").text(settings.raw_bulk)
+        frame = frame.unionByName(_text_lines(bulk))
+    if exists(spark, settings.raw_rejected):
+        frame = frame.unionByName(spark.read.parquet(settings.raw_rejected).select(*_names()))
+    return frame
+
+
+def _names() -> list[str]:
+    return [c.split()[0] for c in RAW_DDL.split(", ")]
+
+
+def write_rejected(spark: SparkSession, settings: Settings, rows: list[tuple[str, str]]) -> int:
+    """(line as text, reason) for lines refused before landing, e.g. larger than Kafka takes."""
+    frame = spark.createDataFrame(
+        [(line, reason, None) for line, reason in rows], RAW_DDL
+    ).coalesce(1)
+    frame.write.mode("overwrite").parquet(settings.raw_rejected)
+    return len(rows)

@@ -13,12 +13,8 @@ from pipeline import aggregate
 from pipeline.settings import Settings
 
 
-def aggregates_root(settings: Settings) -> str:
-    return f"{settings.data_root}/aggregates"
-
-
 def aggregate_path(settings: Settings, name: str) -> str:
-    return f"{aggregates_root(settings)}/{name}"
+    return f"{settings.aggregates}/{name}"
 
 
 # Every additive partial of a batch in one frame: the union of their keys (null where a key is not
@@ -77,7 +73,7 @@ def one(summed: DataFrame, name: str) -> DataFrame:
 
 
 def run_aggregate(spark: SparkSession, settings: Settings) -> dict[str, int]:
-    """Writes every published aggregate under ``<data_root>/aggregates/<name>`` (overwrite);
+    """Writes every published aggregate under ``<run_root>/aggregates/<name>`` (overwrite);
     returns the rows of each."""
     clean = spark.read.parquet(settings.clean)
     counts: dict[str, int] = {}

@@ -2,7 +2,11 @@
 
 Each line is parsed and checked once (check_lines, per Arrow batch). The checked rows are shuffled
 once, by order month, and checkpointed; the statistics, the repeated row_keys, the statistics'
-columns (fill_stats) and both writes read that checkpoint.
+columns (fill_stats) and both writes read that checkpoint. Poison rows (no text to parse: a null
+Kafka value, bytes that are not UTF-8, a line too large for Kafka) go to the quarantine as they are.
+
+clean/ and quarantine/ are written to a staging folder and committed together by one rename, so
+a reader sees the previous output or the new one, never a half-written one.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from pipeline.adapters import hadoop_fs
 from pipeline.adapters.raw_store import read_raw
 from pipeline.clean import (
     CHECKED_TYPES,
@@ -119,13 +124,41 @@ def order_month() -> Column:
     return F.date_format("OrderDate", "yyyy-MM")
 
 
+def poison_quarantine(raw: DataFrame) -> DataFrame:
+    """Poison rows as quarantine rows: no fields, the original bytes (base64) or line kept."""
+    original = F.coalesce("value", F.concat(F.lit("base64:"), "raw_base64"), F.lit(""))
+    return raw.filter(F.col("poison").isNotNull()).select(
+        *[F.lit(None).cast("string").alias(f) for f in QUARANTINE_TEXT],
+        original.alias("raw"),
+        F.col("poison").alias("reason"),
+    )
+
+
+def _commit(spark: SparkSession, settings: Settings, staging: str) -> None:
+    """Staged clean/ + quarantine/ become the output at once (one rename per run folder)."""
+    if settings.run_id:
+        hadoop_fs.delete(spark, settings.transform_output)
+        hadoop_fs.rename(spark, staging, settings.transform_output)
+        return
+    for name, target in (("clean", settings.clean), ("quarantine", settings.quarantine)):
+        hadoop_fs.delete(spark, target)
+        hadoop_fs.rename(spark, f"{staging}/{name}", target)
+
+
 def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
     raw = read_raw(spark, settings).withColumn(LINE, F.monotonically_increasing_id())
+    staging = settings.transform_staging
+    hadoop_fs.delete(spark, staging)  # what a killed attempt left
+    poison = raw.filter(F.col("poison").isNotNull())
+    poison_tally = {r["poison"]: r["rows"] for r in poison.groupBy("poison").agg(
+        F.count(F.lit(1)).alias("rows")).collect()}  # fmt: skip
     # One shuffle, straight after the one Python pass: each month ends up in one partition, so
     # the partitioned write gives one file per month without another shuffle. The checkpoint
     # keeps these rows (memory, then disk) for every read below, cheaper than a columnar cache.
     checked = (
-        raw.mapInPandas(checked_batches, CHECKED_DDL)
+        raw.filter(F.col("poison").isNull())
+        .select("value", LINE)
+        .mapInPandas(checked_batches, CHECKED_DDL)
         .withColumn(MONTH, order_month())
         .repartition(MONTH)
         .localCheckpoint(eager=False)  # kept by the first job below, which reads it anyway
@@ -141,15 +174,20 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
             .write.mode("overwrite")
             .option("partitionOverwriteMode", "static")  # a run replaces the whole output
             .partitionBy(MONTH)
-            .parquet(settings.clean)
+            .parquet(f"{staging}/clean")
         )
     finally:
         repeats.unpersist()
     quarantine = checked.filter(F.col("reason").isNotNull()).select(
         *[F.col(q).alias(f) for f, q in QUARANTINE_TEXT.items()], "raw", "reason"
     )
-    quarantine.write.mode("overwrite").parquet(settings.quarantine)
+    quarantine.unionByName(poison_quarantine(raw)).write.mode("overwrite").parquet(
+        f"{staging}/quarantine"
+    )
+    _commit(spark, settings, staging)
     passing = tally.pop(None, 0)
+    for reason, rows in poison_tally.items():
+        tally[reason] = tally.get(reason, 0) + rows
     return TransformCounts(
         raw=passing + sum(tally.values()),
         clean=passing - duplicates,

@@ -40,7 +40,8 @@ def stack_settings(full_stack, test_output: Path, name: str) -> Settings:
 @pytest.fixture(scope="module")
 def exact_run(full_stack, test_output: Path) -> tuple[Settings, Manifest]:
     settings = stack_settings(full_stack, test_output, "exact")
-    return settings, run_pipeline(settings, ROWS, seed=7, error_rate=0.0, report=print)
+    manifest = run_pipeline(settings, ROWS, seed=7, error_rate=0.0, report=print)
+    return settings.for_run(manifest.run_id), manifest
 
 
 def test_clean_rows_reach_every_stage_in_exact_numbers(exact_run) -> None:
@@ -55,17 +56,18 @@ def test_clean_rows_reach_every_stage_in_exact_numbers(exact_run) -> None:
     assert manifest.stage("transform").rows_in == ROWS
     assert out["transform"] == ROWS
     assert out["load_hbase"] == ROWS
-    assert (exact_run[0].output_dir / "manifest.json").is_file()
+    assert (exact_run[0].run_dir / "manifest.json").is_file()
     assert manifest.status == "succeeded"
     assert manifest.reconciliation and all(c["ok"] for c in manifest.reconciliation.values())
     assert [g["dataset"] for g in manifest.gates] == ["raw", "clean", "quarantine", "load"]
+    assert manifest.stage("retire_previous").rows_out == ROWS
     assert all(g["success"] for g in manifest.gates)
     assert (Path(manifest.data_docs) / "index.html").is_file()
 
 
 def test_rows_read_back_from_hbase_equal_what_was_generated(exact_run) -> None:
     settings, manifest = exact_run
-    truth = read_truth(settings.output_dir / "generated").set_index("row_key", drop=False)
+    truth = read_truth(settings.run_dir / "generated").set_index("row_key", drop=False)
     stats = manifest.stage("transform").detail["stats"]
     span = stats["total_max"] - stats["total_min"]
     for row_key in truth.index[[0, 1, 4_321, 12_345, ROWS - 1]]:
@@ -89,7 +91,11 @@ def test_a_second_stream_run_adds_no_duplicates(exact_run) -> None:
     settings, manifest = exact_run
     spark = build_spark(settings, kafka=True)
     before = read_raw(spark, settings).count()
-    assert run_stream_ingest(spark, settings) == manifest.stage("stream_ingest").rows_out
+    stream = manifest.stage("stream_ingest").detail
+    start = {int(p): o for p, o in stream["offsets_start"].items()}
+    end = {int(p): o for p, o in stream["offsets_end"].items()}
+    again = run_stream_ingest(spark, settings, start=start, end=end)
+    assert again == manifest.stage("stream_ingest").rows_out
     assert read_raw(spark, settings).count() == before == ROWS
 
 
@@ -121,7 +127,7 @@ def test_dashboard_serves_what_hbase_holds(exact_run) -> None:
     page = client.get("/")
     assert page.status_code == 200 and b"plotly" in page.data.lower()
     summary = client.get("/api/summary").get_json()
-    truth = read_truth(settings.output_dir / "generated")
+    truth = read_truth(settings.run_dir / "generated")
     assert summary["kpis"]["orders"] == ROWS
     assert summary["kpis"]["revenue"] == pytest.approx(truth["TotalAmount"].sum(), abs=0.005)
     assert summary["kpis"]["customers"] == truth["CustomerID"].nunique()
