@@ -103,6 +103,7 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
         manifest = run_pipeline(
             settings, rows, seed=3, error_rate=0.05, report=print, progress=print
         )
+        settings = settings.for_run(manifest.run_id)
         spark = build_spark(settings)
         copy_target = f"{settings.data_root}/bench/raw_copy"
         # The plain copy a pipeline without cleaning would run, all in the JVM:
@@ -146,6 +147,7 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
             "spark_copy_rows_per_s": round(copy_rate),
             "transform_vs_copy": round(transform_rate / copy_rate, 2),
             "dashboard": dashboard,
+            "peak_rss_mib": manifest.stage("retire_previous").detail["peak_rss_mib"],
         }
 
 
@@ -185,6 +187,8 @@ def to_markdown(results: dict[str, Any]) -> str:
             f"HBase loader (puts only): {stack['loader_rows_per_s']:,} rows/s",
             f"plain Spark raw -> Parquet copy: {stack['spark_copy_rows_per_s']:,} rows/s;"
             f" transform / copy = {stack['transform_vs_copy']}",
+            f"peak RSS of the run's Python process: {stack['peak_rss_mib']['python']:,} MiB"
+            f" (children: {stack['peak_rss_mib']['children']:,} MiB)",
         ]
         for name, d in stack["dashboard"].items():
             lines.append(
