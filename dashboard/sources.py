@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -243,6 +243,31 @@ def _thrift_error(what: str, host: str, port: int, table: str, exc: BaseExceptio
     )
 
 
+def _published_scan(
+    customer_id: str, manifest: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], bytes | None]:
+    """happybase scan arguments for one customer's orders as the published run wrote them, and
+    that run's id (None: every row counts).
+
+    Every cell a run writes carries its ``cell_timestamp`` and the families keep a few versions,
+    so a scan bounded just above it reads the published run's version of a row even while a
+    later run is rewriting it. A manifest without ``cell_timestamp`` (data from before runs had
+    one, or none at all) gives the plain prefix scan.
+    """
+    scan: dict[str, Any] = {"row_prefix": hbase_codec.customer_prefix(customer_id)}
+    if not manifest or manifest.get("cell_timestamp") is None:
+        return scan, None
+    scan["timestamp"] = int(manifest["cell_timestamp"]) + 1  # HBase reads [0, timestamp)
+    return scan, str(manifest.get("run_id", "")).encode()
+
+
+def _of_run(
+    rows: Iterable[tuple[bytes, Mapping[bytes, bytes]]], run: bytes | None
+) -> Iterator[tuple[bytes, Mapping[bytes, bytes]]]:
+    """The rows that run wrote: rows an older run left (not deleted yet) name another run."""
+    return (row for row in rows if run is None or row[1].get(hbase_codec.RUN_COLUMN) == run)
+
+
 class HBaseSource(FrameAggregates):
     """The whole ``customer_orders`` table over Thrift 1, scanned once per process, aggregated in
     pandas. For small tables and tests: at millions of rows use ``AggregateSource``.
@@ -269,7 +294,7 @@ class HBaseSource(FrameAggregates):
     def _thrift_connection(self) -> happybase.Connection:
         return hbase_table.connect(self.host, self.port, autoconnect=False)
 
-    def _scan(self, **scan_args: Any) -> pd.DataFrame:
+    def _scan(self, run: bytes | None = None, **scan_args: Any) -> pd.DataFrame:
         with self._lock:
             try:
                 if self._connection is None:
@@ -279,7 +304,7 @@ class HBaseSource(FrameAggregates):
                 rows = self._connection.table(self.table).scan(
                     batch_size=self.batch_size, **scan_args
                 )
-                return normalize(hbase_codec.decode_frame(rows))
+                return normalize(hbase_codec.decode_frame(_of_run(rows, run)))
             except (OSError, TException) as exc:
                 self.close()
                 raise _thrift_error("scan", self.host, self.port, self.table, exc) from exc
@@ -298,8 +323,9 @@ class HBaseSource(FrameAggregates):
         return frame
 
     def customer_orders(self, customer_id: str) -> pd.DataFrame:
-        frame = self._scan(row_prefix=hbase_codec.customer_prefix(customer_id))
-        return _by_order_date(frame)
+        """Those of the run ``manifest()`` names; this source has none, so every row counts."""
+        scan, run = _published_scan(customer_id, self.manifest())
+        return _by_order_date(self._scan(run, **scan))
 
     def close(self) -> None:
         with self._lock:
@@ -449,11 +475,17 @@ class AggregateSource:
         return self._manifest
 
     def customer_orders(self, customer_id: str) -> pd.DataFrame:
-        prefix = hbase_codec.customer_prefix(customer_id)
+        """As the run whose aggregates are served wrote them, so the page agrees with the charts
+        (and a later run's rows, written before its publish, stay hidden)."""
+        manifest = self._manifest
+        if manifest is None:  # nothing loaded yet; nothing published: every row counts
+            with contextlib.suppress(SourceError):
+                manifest = self.manifest()
+        scan, run = _published_scan(customer_id, manifest)
         with self._lookups.lock:
             try:
                 rows = list(
-                    self._lookups.table(self.table).scan(row_prefix=prefix, batch_size=1_000)
+                    _of_run(self._lookups.table(self.table).scan(batch_size=1_000, **scan), run)
                 )
             except (OSError, TException) as exc:
                 self._lookups.drop()

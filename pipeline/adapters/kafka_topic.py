@@ -1,23 +1,56 @@
-"""Kafka through kafka-python: create the topic, produce raw lines, read end offsets."""
+"""Kafka through kafka-python: create the topic, produce raw lines (no-loss settings), read end
+offsets."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import MessageSizeTooLargeError, TopicAlreadyExistsError
+
+from pipeline import line_file
+
+# No-loss settings, written out rather than left to library defaults (the manifest records them):
+# every in-sync replica acknowledges, the broker drops a retried duplicate (idempotence), and a send
+# is retried until the delivery timeout instead of a fixed count.
+PRODUCER_SETTINGS: dict[str, object] = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "retries": 2**31 - 1,
+    "delivery_timeout_ms": 120_000,
+    "request_timeout_ms": 30_000,
+    "retry_backoff_ms": 200,
+    "max_in_flight_requests_per_connection": 5,
+    "linger_ms": 20,
+    "batch_size": 512 * 1024,
+    "max_request_size": 2 * 1024 * 1024,
+}
+# The broker takes messages up to message.max.bytes = 2 MiB; leave room for the record framing.
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024 - 1024
+TOO_LARGE = "message_too_large"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line_number: int
+    reason: str
+    size: int
 
 
 @dataclass(frozen=True)
 class Produced:
     messages: int
     seconds: float
+    rejected: tuple[Rejected, ...] = ()
+    send_errors: int = 0
+    first_error: str = ""
 
     @property
     def rate(self) -> float:
@@ -34,59 +67,126 @@ def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
         admin.close()
 
 
-def _send_all(bootstrap: str, topic: str, lines: Sequence[str], results: Connection) -> None:
-    """One producer process: send, flush, and report (sent, failed, first error)."""
+def _send(
+    bootstrap: str, topic: str, lines: Iterable[tuple[int, bytes]], max_bytes: int
+) -> Produced:
+    """Send every line as one keyless message, counting outcomes in callbacks (no list of
+    futures: memory is bounded by the producer's buffer)."""
+    started = time.monotonic()
+    tally = {"ok": 0, "failed": 0}
+    errors: list[str] = []
+    rejected: list[Rejected] = []
+
+    def failed(error: BaseException) -> None:
+        tally["failed"] += 1
+        if not errors:
+            errors.append(repr(error))
+
+    def sent(_: object) -> None:
+        tally["ok"] += 1
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)
     try:
-        producer = KafkaProducer(
-            bootstrap_servers=bootstrap,
-            acks="all",
-            linger_ms=20,
-            batch_size=512 * 1024,
-            max_request_size=2 * 1024 * 1024,
-        )
-        futures = [producer.send(topic, value=line.encode("utf-8")) for line in lines]
+        for number, line in lines:
+            if len(line) > max_bytes:
+                rejected.append(Rejected(number, TOO_LARGE, len(line)))
+                continue
+            try:
+                producer.send(topic, value=line).add_callback(sent).add_errback(failed)
+            except MessageSizeTooLargeError:
+                rejected.append(Rejected(number, TOO_LARGE, len(line)))
         producer.flush()
+    finally:
         producer.close()
-        failed = [f.exception for f in futures if f.failed()]
-        results.send((len(futures), len(failed), repr(failed[0]) if failed else ""))
+    return Produced(
+        tally["ok"], time.monotonic() - started, tuple(rejected), tally["failed"],
+        errors[0] if errors else "",
+    )  # fmt: skip
+
+
+def _send_share(
+    bootstrap: str,
+    topic: str,
+    path: Path,
+    span: tuple[int, int, int, int],
+    max_bytes: int,
+    results: Connection,
+) -> None:
+    """One producer process: every step-th line of the range, reported to the parent."""
+    start, stop, step, offset = span
+    try:
+        lines = line_file.iter_lines(path, start, stop, step, offset)
+        results.send(_send(bootstrap, topic, lines, max_bytes))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which raises
-        results.send((0, 0, repr(error)))
+        results.send(repr(error))
     finally:
         results.close()
 
 
-def produce_lines(
-    bootstrap: str, topic: str, lines: Sequence[str], processes: int | None = None
+def produce_file(
+    bootstrap: str,
+    topic: str,
+    path: Path,
+    start: int,
+    stop: int,
+    processes: int | None = None,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
 ) -> Produced:
-    """One message per raw line, keyless; fails loudly if any send failed.
+    """Lines [start, stop) of a file, one message each; lines Kafka cannot take are returned as
+    rejected, never sent. Raises when any send failed after the producer's retries.
 
-    kafka-python spends ~50 µs of one core per message, so the lines are split over one
-    producer process per core (forked: the lines are not copied through a pipe)."""
-    processes = max(1, min(processes or os.cpu_count() or 1, len(lines) // 10_000 + 1))
+    kafka-python spends ~50 µs of one core per message, so the lines are split over one forked
+    producer process per core, each reading its share of the file itself."""
+    processes = max(1, min(processes or os.cpu_count() or 1, (stop - start) // 10_000 + 1))
     started = time.monotonic()
     context = multiprocessing.get_context("fork")
     workers = []
-    for i in range(processes):
+    for offset in range(processes):
         receive, send = context.Pipe(duplex=False)
+        span = (start, stop, processes, offset)
         worker = context.Process(
-            target=_send_all, args=(bootstrap, topic, lines[i::processes], send), daemon=True
+            target=_send_share,
+            args=(bootstrap, topic, path, span, max_message_bytes, send),
+            daemon=True,
         )
         worker.start()
         send.close()
         workers.append((worker, receive))
-    sent, errors = 0, []
+    parts: list[Produced] = []
+    problems: list[str] = []
     for worker, receive in workers:
         try:
-            count, failed, error = receive.recv()
+            outcome = receive.recv()
         except EOFError:
-            count, failed, error = 0, 0, "a producer process exited before it reported"
+            outcome = f"producer process {worker.pid} exited before it reported"
         worker.join()
-        sent += count - failed
-        errors += [error] if error else []
-    if sent != len(lines):
-        why = errors[0] if errors else "no error reported"
-        raise RuntimeError(f"{len(lines) - sent} of {len(lines)} sends to {topic} failed: {why}")
-    return Produced(sent, time.monotonic() - started)
+        if isinstance(outcome, Produced):
+            parts.append(outcome)
+        else:
+            problems.append(str(outcome))
+    errors = sum(p.send_errors for p in parts)
+    first = next((p.first_error for p in parts if p.first_error), "")
+    if problems or errors:
+        why = problems[0] if problems else first
+        raise RuntimeError(
+            f"producing lines [{start}, {stop}) of {path} to {topic} failed: {errors} sends "
+            f"failed after retries, {len(problems)} producer processes failed; first: {why}"
+        )
+    rejected = tuple(sorted((r for p in parts for r in p.rejected), key=lambda r: r.line_number))
+    return Produced(
+        sum(p.messages for p in parts), time.monotonic() - started, rejected, 0, ""
+    )
+
+
+def produce_lines(bootstrap: str, topic: str, lines: Sequence[str]) -> Produced:
+    """A few text lines from one process (tests, small tools); same settings and checks."""
+    produced = _send(
+        bootstrap, topic, ((i, line.encode()) for i, line in enumerate(lines)), MAX_MESSAGE_BYTES
+    )
+    if produced.send_errors:
+        why = produced.first_error
+        raise RuntimeError(f"{produced.send_errors} sends to {topic} failed: {why}")
+    return produced
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:

@@ -1,4 +1,5 @@
-"""Clean rows survive the trip to HBase cells and back; keys group a customer's orders."""
+"""Clean rows survive the trip to HBase cells and back; keys are injective and one customer's keys
+are exactly those under their prefix."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pipeline import hbase_codec
@@ -15,13 +16,20 @@ from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS, FAMILIES
 
 pytestmark = pytest.mark.unit
 
-TEXT = st.text(min_size=1, max_size=30).filter(lambda s: "|" not in s)
+TEXT = st.text(min_size=1, max_size=30)
+# Texts made of the separator, the escape character and what an escape spells, so that "A|x" and
+# "A%7Cx" (or "A" and "A|q", which share a salt) meet often.
+TRICKY_TEXT = st.text(alphabet="A|%7Cqx", max_size=8)
+LONG_TEXT = st.builds(lambda part, times: part * times, TEXT, st.integers(50, 1_500))
+# CustomerID and row_key: anything, with `|`, `%`, non-ASCII and text of thousands of characters.
+KEY_TEXT = st.one_of(TEXT, TRICKY_TEXT, LONG_TEXT)
 DATES = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2030, 12, 31))
+KEY_PARTS = st.tuples(KEY_TEXT, DATES, KEY_TEXT)  # (CustomerID, OrderDate, row_key)
 MONEY = st.floats(min_value=0.01, max_value=1e6, allow_nan=False).map(lambda x: round(x, 2))
 CLEAN_ROWS = st.fixed_dictionaries(
     {
-        "row_key": TEXT,
-        "CustomerID": TEXT,
+        "row_key": KEY_TEXT,
+        "CustomerID": KEY_TEXT,
         "Name": TEXT,
         "Age": st.integers(18, 100),
         "AgeGroup": st.sampled_from(AGE_GROUPS),
@@ -41,11 +49,60 @@ CLEAN_ROWS = st.fixed_dictionaries(
 )
 
 
+def key_of(parts: tuple[str, dt.date, str]) -> bytes:
+    customer_id, order_date, row_key = parts
+    return hbase_codec.row_key_of(
+        {"CustomerID": customer_id, "OrderDate": order_date, "row_key": row_key}
+    )
+
+
 @given(CLEAN_ROWS)
-def test_decode_inverts_encode(row: dict) -> None:
+def test_decode_inverts_encode_and_skips_the_run_cell(row: dict) -> None:
     key, cells = hbase_codec.encode(row)
     assert hbase_codec.decode(cells) == row
+    assert hbase_codec.decode({**cells, hbase_codec.RUN_COLUMN: b"run-1"}) == row
     assert key.startswith(hbase_codec.customer_prefix(row["CustomerID"]))
+
+
+@given(st.lists(KEY_PARTS, min_size=2, max_size=10, unique=True))
+@example([("A|b", dt.date(2024, 1, 1), "r"), ("A%7Cb", dt.date(2024, 1, 1), "r")])  # one salt
+# Unescaped, both were "2|A|2024-01-28|2024-01-02|r" ("A" and "A|2024-01-28" share a salt).
+@example([("A", dt.date(2024, 1, 28), "2024-01-02|r"), ("A|2024-01-28", dt.date(2024, 1, 2), "r")])
+def test_distinct_customer_date_and_row_key_give_distinct_keys(parts: list[tuple]) -> None:
+    assert len({key_of(p) for p in parts}) == len(parts)
+
+
+@given(KEY_TEXT, KEY_TEXT, DATES, KEY_TEXT)
+@example("A", "A|q", dt.date(2024, 1, 1), "r")  # same salt: the unescaped prefix scan mixed them
+@example("A|b", "A%7Cb", dt.date(2024, 1, 1), "r")  # one salt: "%" must be escaped too
+def test_no_key_of_another_customer_starts_with_a_customers_prefix(
+    customer: str, other: str, order_date: dt.date, row_key: str
+) -> None:
+    prefix = hbase_codec.customer_prefix(customer)
+    for someone in {other, customer + other} - {customer}:  # any id, and one that extends it
+        assert not key_of((someone, order_date, row_key)).startswith(prefix)
+
+
+@given(KEY_PARTS)
+def test_every_key_of_a_customer_starts_with_its_prefix(parts: tuple) -> None:
+    customer_id = parts[0]
+    assert key_of(parts).startswith(hbase_codec.customer_prefix(customer_id))
+    assert hbase_codec.customer_prefix(customer_id)[:1] == hbase_codec.salt(customer_id).encode()
+
+
+@given(st.lists(KEY_PARTS, max_size=12))
+def test_row_key_lengths_are_the_bytes_of_each_key(parts: list[tuple]) -> None:
+    customer_ids, order_dates, row_keys = zip(*parts, strict=True) if parts else ((), (), ())
+    lengths = hbase_codec.row_key_lengths(list(customer_ids), list(order_dates), list(row_keys))
+    assert lengths.tolist() == [len(key_of(p)) for p in parts]
+
+
+def test_a_key_over_hbase_limit_is_measured_as_such() -> None:
+    customer_id = "é" * (hbase_codec.MAX_ROW_KEY_BYTES // 2)  # two bytes each in UTF-8
+    lengths = hbase_codec.row_key_lengths(
+        [customer_id, "C1"], [dt.date(2024, 1, 1)] * 2, ["r", "r"]
+    )
+    assert lengths[0] > hbase_codec.MAX_ROW_KEY_BYTES >= lengths[1]
 
 
 @given(CLEAN_ROWS)
@@ -58,6 +115,8 @@ def test_every_cell_is_in_one_of_the_four_families(row: dict) -> None:
 def test_salt_spreads_customers_over_every_bucket() -> None:
     buckets = {hbase_codec.salt(f"C{i}") for i in range(2_000)}
     assert len(buckets) == hbase_codec.SALT_BUCKETS
+    # Existing tables are split on these digits: the salt must not change.
+    assert "".join(hbase_codec.salt(f"C{i}") for i in range(16)) == "fd0ff2cc4503482b"
     assert hbase_codec.split_points()[0] == b"1" and len(hbase_codec.split_points()) == 15
 
 
