@@ -151,12 +151,33 @@ def _wait_for_interrupt() -> None:
 
 
 def cmd_stack_up(args: argparse.Namespace) -> int:
+    """Run the stack until Ctrl-C; stdout holds only lines a shell can eval, progress is stderr."""
     from stack.services import running_stack
 
-    with running_stack(args.log_dir, progress=print) as endpoints:
-        print(json.dumps(endpoints.as_env(), indent=2))
-        print("stack is up; Ctrl-C stops it", flush=True)
-        _wait_for_interrupt()
+    env_file: Path | None = args.env_file
+    if env_file:
+        env_file.unlink(missing_ok=True)  # a script waiting for it must not source an old stack's
+    # Until the wait below, a stop request (SIGTERM too: a background job ignores SIGINT) stops
+    # the start-up and still removes the containers.
+    _interrupt_on(signal.SIGINT, signal.SIGTERM)
+    with (
+        contextlib.suppress(KeyboardInterrupt),
+        running_stack(
+            args.log_dir, progress=lambda line: print(line, file=sys.stderr, flush=True)
+        ) as endpoints,
+    ):
+        exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in endpoints.as_env().items())
+        try:
+            if env_file:
+                env_file.parent.mkdir(parents=True, exist_ok=True)
+                partial = env_file.with_name(f".{env_file.name}.partial")
+                partial.write_text(exports)
+                partial.replace(env_file)  # atomic: a reader sees every line or no file
+            print(exports + "# stack is up; Ctrl-C stops it", flush=True)
+            _wait_for_interrupt()
+        finally:
+            if env_file:
+                env_file.unlink(missing_ok=True)  # its endpoints are about to go away
     return 0
 
 

@@ -71,11 +71,16 @@ class _Run:
         return cls(settings, Manifest.read(path), **kwargs)
 
     def stage(self, name: str, rows_in: int, rows_out: int, started: float, **detail: Any) -> None:
+        """Record a finished stage (replacing an earlier record of it) and report it."""
+        self.record(name, rows_in, rows_out, started, **detail)
+        self.report(self.manifest.stage(name))
+
+    def record(self, name: str, rows_in: int, rows_out: int, started: float, **detail: Any) -> None:
+        """Record what a stage has done so far: a crash leaves it in the manifest."""
         self.manifest.stages = [s for s in self.manifest.stages if s.name != name]
         stage = Stage(name, rows_in, rows_out, round(time.monotonic() - started, 2), detail)
         self.manifest.stages.append(stage)
         self.save()
-        self.report(stage)
 
     def gate(self, dataset: str, frame: Any) -> None:
         result = gates.validate(dataset, frame, docs_dir=self.docs)
@@ -200,7 +205,7 @@ def ingest(
     started = time.monotonic()
     kafka_topic.ensure_topic(settings.kafka_bootstrap, settings.topic, settings.topic_partitions)
     before = kafka_topic.end_offsets(settings.kafka_bootstrap, settings.topic)
-    run.stage("produce", total - cut, 0, started, topic=settings.topic, offsets_before=before)
+    run.record("produce", total - cut, 0, started, topic=settings.topic, offsets_before=before)
     produced = kafka_topic.produce_file(
         settings.kafka_bootstrap, settings.topic, orders, cut, total
     )

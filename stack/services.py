@@ -55,6 +55,8 @@ class Service:
     startup_timeout: float = 180
 
     def __init__(self, image: str, run_dir: Path, command: list[str] | None = None) -> None:
+        # Docker takes a relative host path for the name of a volume, and refuses it.
+        run_dir = run_dir.resolve()
         self.conf_dir = run_dir / self.name / "conf"
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = run_dir / f"{self.name}.log"
@@ -235,6 +237,9 @@ class HBaseService(Service):
             "hbase.hstore.compactionThreshold": 6,
             "hbase.hstore.blockingStoreFiles": 64,
             "hbase.hregion.memstore.block.multiplier": 8,
+            # New families (the pre-split tables included) keep 3 versions: the published run's
+            # cells stay readable while a later run rewrites its rows (pipeline.run).
+            "hbase.column.max.version": 3,
         }
 
     def write_conf(self) -> None:
@@ -322,7 +327,8 @@ def running_stack(
     client = ensure_engine()
     progress("preparing images (first run: Java base image, Maven jars, service images)")
     images = prepare(client)
-    run_dir = Path(log_dir or tempfile.mkdtemp(prefix="ecommerce-stack-"))
+    # Absolute, so Endpoints.log_dir still names it for a reader in another working directory.
+    run_dir = Path(log_dir or tempfile.mkdtemp(prefix="ecommerce-stack-")).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     want_hdfs = "hdfs" in services or "hbase" in services
     with ExitStack() as stack:

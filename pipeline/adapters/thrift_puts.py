@@ -16,7 +16,8 @@ import happybase
 from thriftpy2.thrift import TMessageType
 
 _I32 = struct.Struct(">i")
-_BOOL, _STRING, _STRUCT, _MAP, _LIST = 2, 11, 12, 13, 15
+_I64 = struct.Struct(">q")
+_BOOL, _I64_TYPE, _STRING, _STRUCT, _MAP, _LIST = 2, 10, 11, 12, 13, 15
 
 
 def _field(kind: int, field_id: int) -> bytes:
@@ -27,10 +28,20 @@ def _string(value: bytes) -> bytes:
     return _I32.pack(len(value)) + value
 
 
+def method(timestamp: int | None) -> str:
+    return "mutateRows" if timestamp is None else "mutateRowsTs"
+
+
 def mutate_rows_args(
-    table: bytes, keys: Sequence[bytes], cells: Mapping[bytes, Sequence[bytes]], wal: bool = True
+    table: bytes,
+    keys: Sequence[bytes],
+    cells: Mapping[bytes, Sequence[bytes]],
+    wal: bool = True,
+    timestamp: int | None = None,
 ) -> bytes:
-    """`Hbase.mutateRows_args(table, [BatchMutation(key, [Mutation(column, value)...])...], {})`."""
+    """`Hbase.mutateRows_args(table, [BatchMutation(key, [Mutation(column, value)...])...], {})`,
+    or with a timestamp `Hbase.mutateRowsTs_args(table, batches, timestamp, {})`: every cell of
+    the call carries that timestamp."""
     wal_tail = _field(_BOOL, 4) + bytes([wal]) + b"\x00"
     # Mutation{1: isDelete=false, 2: column, 3: value, 4: writeToWAL}; only the value varies.
     heads = [
@@ -53,19 +64,22 @@ def mutate_rows_args(
             _field(_STRING, 1) + _string(table),
             _field(_LIST, 2) + bytes([_STRUCT]) + pack(len(rows)),
             *rows,
-            _field(_MAP, 3) + bytes([_STRING, _STRING]) + pack(0),
+            b"" if timestamp is None else _field(_I64_TYPE, 3) + _I64.pack(timestamp),
+            _field(_MAP, 3 if timestamp is None else 4) + bytes([_STRING, _STRING]) + pack(0),
             b"\x00",
         )
     )
 
 
-def mutate_rows(connection: happybase.Connection, args: bytes) -> None:
+def mutate_rows(
+    connection: happybase.Connection, args: bytes, name: str = "mutateRows"
+) -> None:
     """Send prepared `mutateRows` arguments the way thriftpy2's client sends a call, and read
     the reply with it: HBase's IOError or IllegalArgument is raised here."""
     client = connection.client
     protocol = client._oprot  # noqa: SLF001 - the protocol happybase's client writes with
-    protocol.write_message_begin("mutateRows", TMessageType.CALL, client._seqid)  # noqa: SLF001
+    protocol.write_message_begin(name, TMessageType.CALL, client._seqid)  # noqa: SLF001
     protocol.trans.write(args)
     protocol.write_message_end()
     protocol.trans.flush()
-    client._recv("mutateRows")  # noqa: SLF001
+    client._recv(name)  # noqa: SLF001

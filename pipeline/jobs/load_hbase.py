@@ -16,14 +16,19 @@ LOAD_SPLIT_BYTES = 8 * 2**20
 
 
 def write_partitions(
-    host: str, port: int, table: str
+    host: str, port: int, table: str, timestamp: int | None = None, run_id: str | None = None
 ) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        connection = hbase_table.connect(host, port)
+        link = hbase_table.Retrying(
+            lambda: hbase_table.connect(host, port), hbase_table.RetryPolicy()
+        )
         try:
-            written = sum(hbase_table.put_frame(connection, table, batch) for batch in batches)
+            written = sum(
+                hbase_table.put_frame(link, table, batch, timestamp=timestamp, run_id=run_id)
+                for batch in batches
+            )
         finally:
-            connection.close()
+            link.close()
         yield pd.DataFrame({"written": [written]})
 
     return run
@@ -52,12 +57,19 @@ def task_progress(
 
 
 def run_load(
-    spark: SparkSession, settings: Settings, progress: Callable[[str], None] = lambda _: None
+    spark: SparkSession,
+    settings: Settings,
+    progress: Callable[[str], None] = lambda _: None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
 ) -> int:
-    """Returns rows written; keys come from the data, so loading twice leaves the same rows."""
+    """Returns rows written; keys come from the data, so loading twice leaves the same rows
+    (and with a run's timestamp, the same cells)."""
     hbase_table.ensure_table(settings.thrift_host, settings.thrift_port, settings.hbase_table)
     clean = spark.read.parquet(settings.clean).drop("order_month")
-    writer = write_partitions(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+    writer = write_partitions(
+        settings.thrift_host, settings.thrift_port, settings.hbase_table, timestamp, run_id
+    )
     previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
     # Smaller read splits: more, shorter tasks, so the progress report moves.
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(LOAD_SPLIT_BYTES))
