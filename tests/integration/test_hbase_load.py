@@ -84,3 +84,72 @@ def test_dashboard_source_reads_the_table_and_a_customer_by_prefix(
     assert sorted(customer["row_key"]) == sorted(
         r["row_key"] for r in rows if r["CustomerID"] == "C3"
     )
+
+
+def frame_of(rows: list[dict[str, object]]):  # noqa: ANN201 - pandas frame
+    import pandas as pd
+
+    return pd.DataFrame.from_records(rows, columns=list(CLEAN_COLUMNS))
+
+
+def test_a_run_stamps_its_cells_and_retiring_leaves_exactly_its_rows(settings: Settings) -> None:
+    host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
+    hbase_table.ensure_table(host, port, table)
+    link = hbase_table.Retrying(lambda: hbase_table.connect(host, port), hbase_table.RetryPolicy())
+    try:
+        hbase_table.put_frame(link, table, frame_of([clean_row(i) for i in range(50)]))
+        hbase_table.put_frame(
+            link, table, frame_of([clean_row(i) for i in range(40, 300)]), 100, 1_000, "run-1"
+        )
+        hbase_table.put_frame(
+            link, table, frame_of([clean_row(i) for i in range(200, 500)]), 100, 2_000, "run-2"
+        )
+    finally:
+        link.close()
+
+    assert hbase_table.count_rows_of_run(host, port, table, "run-1") == 200
+    assert hbase_table.count_rows_of_run(host, port, table, "run-2") == 300
+    connection = hbase_table.connect(host, port)
+    try:
+        cells = connection.table(table).row(
+            hbase_codec.row_key_of(clean_row(250)), include_timestamp=True
+        )
+    finally:
+        connection.close()
+    assert cells[hbase_codec.RUN_COLUMN] == (b"run-2", 2_000)
+    assert {stamp for _, stamp in cells.values()} == {2_000}
+
+    # 40 rows without a run, 200 of run-1: all of them go.
+    assert hbase_table.delete_rows_not_of_run(host, port, table, "run-2") == 240
+    assert hbase_table.count_rows(host, port, table) == 300
+    assert hbase_table.count_rows_of_run(host, port, table, "run-2") == 300
+
+
+def test_a_load_survives_a_thrift_restart(settings: Settings, hbase_service) -> None:
+    import threading
+
+    import docker
+
+    host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
+    hbase_table.ensure_table(host, port, table)
+    rows = frame_of([clean_row(i) for i in range(30_000)])
+    client = docker.from_env()
+    thrift = client.containers.get(hbase_service.containers["thrift"])
+    restarted = threading.Event()
+
+    def restart() -> None:
+        thrift.restart(timeout=2)
+        restarted.set()
+
+    link = hbase_table.Retrying(lambda: hbase_table.connect(host, port), hbase_table.RetryPolicy())
+    nemesis = threading.Timer(1.0, restart)
+    try:
+        nemesis.start()
+        written = hbase_table.put_frame(link, table, rows, 500, 5_000, "run-r")
+    finally:
+        link.close()
+        nemesis.join(120)
+        client.close()
+    assert restarted.is_set(), "the Thrift server was not restarted during the load"
+    assert written == 30_000
+    assert hbase_table.count_rows_of_run(host, port, table, "run-r") == 30_000
