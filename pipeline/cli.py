@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -336,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stack_prepare)
     p = stack_sub.add_parser("up", help="start Kafka, HDFS, HBase + Thrift until Ctrl-C")
     p.add_argument("--log-dir", type=Path, default=Path("output/stack-logs"))
+    p.add_argument(
+        "--env-file",
+        type=Path,
+        default=None,
+        help="also write the export lines here once the stack is up (removed when it stops)",
+    )
     p.set_defaults(func=cmd_stack_up)
     return parser
 

@@ -5,6 +5,7 @@ rule set makes of the same input (nothing lost, nothing doubled, nothing stale).
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -25,6 +26,8 @@ RUN_SECONDS = 600  # bound on any one run in this tier
 
 
 def stack_settings(stack, test_output: Path, name: str, **extra: object) -> Settings:
+    """A fresh output folder: the nemesis watches its manifest, which must be this test's."""
+    shutil.rmtree(test_output / name, ignore_errors=True)
     return Settings(
         data_root=f"{stack.hdfs_url}/faults-{name}",
         output_dir=test_output / name,
