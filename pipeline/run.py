@@ -43,7 +43,7 @@ BULK_SHARE = 0.4
 RAW_GATE_SAMPLE_ROWS = 200_000  # the raw suite checks shares of rows: a sample answers it
 
 
-class _Run:
+class Run:
     """One run's bookkeeping: stages in order, gates checked, the manifest written after each."""
 
     def __init__(
@@ -59,7 +59,7 @@ class _Run:
         manifest.data_docs = str(self.docs)
 
     @classmethod
-    def resume(cls, settings: Settings, run_id: str | None = None, **kwargs: Any) -> _Run:
+    def resume(cls, settings: Settings, run_id: str | None = None, **kwargs: Any) -> Run:
         """The run `run_id` (default: the last one started in settings.output_dir)."""
         path = (
             settings.for_run(run_id).run_dir / "manifest.json"
@@ -136,7 +136,7 @@ def run_pipeline(
     """Raises gates.GateFailed or RunFailed (after writing the manifest) when a gate or the
     reconciliation fails; nothing of such a run is published. `input_path`: the user's own
     lines file instead of generated orders."""
-    run = _Run(settings, Manifest(rows=rows, seed=seed, error_rate=error_rate), report, progress)
+    run = Run(settings, Manifest(rows=rows, seed=seed, error_rate=error_rate), report, progress)
     run.save()
     with _closing(run):
         spark = build_spark(settings, kafka=True)
@@ -151,10 +151,10 @@ def run_pipeline(
 class _closing:
     """Close the run with the status its end deserves, re-raising what stopped it."""
 
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: Run) -> None:
         self.run = run
 
-    def __enter__(self) -> _Run:
+    def __enter__(self) -> Run:
         self.run.manifest.status = "running"
         return self.run
 
@@ -175,7 +175,7 @@ class _CountsDiffer(RunFailed):
 
 def ingest(
     spark: SparkSession,
-    run: _Run,
+    run: Run,
     rows: int,
     seed: int,
     error_rate: float,
@@ -227,15 +227,8 @@ def ingest(
     )
     stream(spark, run)
 
-    started = time.monotonic()
-    raw = read_raw(spark, settings)
-    lines = landed + run.manifest.stage("stream_ingest").rows_out + rejected
-    sample = min(1.0, RAW_GATE_SAMPLE_ROWS / max(lines, 1))
-    run.gate("raw", gates.parse_raw(raw.filter("poison IS NULL"), fraction=sample))
-    run.stage("gate_raw", lines, lines, started)
 
-
-def _land_rejected(spark: SparkSession, run: _Run, path: Path, rejected: list[Any]) -> int:
+def _land_rejected(spark: SparkSession, run: Run, path: Path, rejected: list[Any]) -> int:
     """Lines Kafka cannot take land in raw/rejected, so the quarantine keeps them."""
     if not rejected:
         return 0
@@ -248,7 +241,7 @@ def _land_rejected(spark: SparkSession, run: _Run, path: Path, rejected: list[An
     return write_rejected(spark, run.settings, rows)
 
 
-def stream(spark: SparkSession, run: _Run) -> None:
+def stream(spark: SparkSession, run: Run) -> None:
     """The run's Kafka offset range -> its raw/stream (resumes from the checkpoint)."""
     produce = run.manifest.stage("produce")
     start = {int(p): o for p, o in produce.detail["offsets_before"].items()}
@@ -264,9 +257,25 @@ def stream(spark: SparkSession, run: _Run) -> None:
         offsets_start=start,
         offsets_end=end,
     )
+    gate_raw(spark, run)
 
 
-def transform(spark: SparkSession, run: _Run) -> None:
+def gate_raw(spark: SparkSession, run: Run) -> None:
+    """Every landed raw row of the run (poison aside) through the raw suite, on a sample."""
+    manifest = run.manifest
+    started = time.monotonic()
+    lines = (
+        manifest.stage("bulk_load").rows_out
+        + manifest.stage("stream_ingest").rows_out
+        + manifest.stage("produce").detail["rejected"]
+    )
+    sample = min(1.0, RAW_GATE_SAMPLE_ROWS / max(lines, 1))
+    raw = read_raw(spark, run.settings).filter("poison IS NULL")
+    run.gate("raw", gates.parse_raw(raw, fraction=sample))
+    run.stage("gate_raw", lines, lines, started)
+
+
+def transform(spark: SparkSession, run: Run) -> None:
     settings = run.settings
     started = time.monotonic()
     counts = run_transform(spark, settings)
@@ -286,7 +295,7 @@ def transform(spark: SparkSession, run: _Run) -> None:
     run.stage("gate_clean", counts.clean, counts.clean, started)
 
 
-def load(spark: SparkSession, run: _Run) -> int:
+def load(spark: SparkSession, run: Run) -> int:
     """Gate-checked clean/ -> HBase with the run's timestamp and id; returns the run's rows."""
     settings, manifest = run.settings, run.manifest
     clean = spark.read.parquet(settings.clean).drop("order_month")
@@ -314,7 +323,7 @@ def load(spark: SparkSession, run: _Run) -> int:
     return in_table
 
 
-def build_aggregates(spark: SparkSession, run: _Run) -> dict[str, int]:
+def build_aggregates(spark: SparkSession, run: Run) -> dict[str, int]:
     """The dashboard's aggregates from clean/, checked against each other and the clean rows."""
     run.require("clean", "quarantine", "load")
     settings = run.settings
@@ -333,7 +342,7 @@ def build_aggregates(spark: SparkSession, run: _Run) -> dict[str, int]:
     return rows
 
 
-def publish(spark: SparkSession, run: _Run) -> None:
+def publish(spark: SparkSession, run: Run) -> None:
     """Only a run whose gates and counts all agree becomes what the dashboard shows."""
     run.require("raw", "clean", "quarantine", "load")
     manifest, settings = run.manifest, run.settings
@@ -377,7 +386,7 @@ def peak_rss_mib() -> dict[str, float]:
     }
 
 
-STAGES: dict[str, Callable[[SparkSession, _Run], Any]] = {
+STAGES: dict[str, Callable[[SparkSession, Run], Any]] = {
     "stream": stream,
     "transform": transform,
     "load": load,
@@ -394,7 +403,7 @@ def run_stage(
     progress: Callable[[str], None] = lambda _: None,
 ) -> Manifest:
     """One stage of an existing run (resume after a crash, or step by step)."""
-    run = _Run.resume(settings, run_id, report=report, progress=progress)
+    run = Run.resume(settings, run_id, report=report, progress=progress)
     with _closing(run):
         STAGES[name](build_spark(settings, kafka=name == "stream"), run)
         if name != "publish":

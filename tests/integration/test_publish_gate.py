@@ -11,7 +11,8 @@ from pipeline.adapters import hbase_table
 from pipeline.clean import clean_lines
 from pipeline.gates import GateFailed
 from pipeline.generate import generate_orders
-from pipeline.run import publish_clean
+from pipeline.manifest import Manifest
+from pipeline.run import Run, load
 from pipeline.schema import CLEAN_DDL
 from pipeline.settings import Settings
 
@@ -29,10 +30,11 @@ def test_a_broken_clean_batch_stops_before_hbase(spark, hbase_service, tmp_path:
     clean = clean_lines(pd.Series(generate_orders(500, seed=4, error_rate=0.0).lines)).clean
     clean.loc[3, "Age"] = 300  # impossible: the clean suite's Age range
     clean.loc[7, "Country"] = "Atlantis"
-    spark.createDataFrame(clean, CLEAN_DDL).write.parquet(settings.clean)
+    run = Run(settings, Manifest(rows=500, seed=4, error_rate=0.0))
+    spark.createDataFrame(clean, CLEAN_DDL).write.parquet(run.settings.clean)
 
     with pytest.raises(GateFailed) as failure:
-        publish_clean(spark, settings)
+        load(spark, run)
 
     message = str(failure.value)
     assert "Age" in message and "Country" in message and "Atlantis" in message
