@@ -95,9 +95,10 @@ def _send(
                 producer.send(topic, value=line).add_callback(sent).add_errback(failed)
             except MessageSizeTooLargeError:
                 rejected.append(Rejected(number, TOO_LARGE, len(line)))
-        producer.flush()
+        # Bounded: a broker that never comes back must fail the run, not hang it.
+        producer.flush(timeout=PRODUCER_SETTINGS["delivery_timeout_ms"] / 1000 + 60)
     finally:
-        producer.close()
+        producer.close(timeout=10)
     return Produced(
         tally["ok"], time.monotonic() - started, tuple(rejected), tally["failed"],
         errors[0] if errors else "",

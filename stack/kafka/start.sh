@@ -1,8 +1,10 @@
 #!/bin/bash
 # Kafka 4 in KRaft mode (combined broker + controller): format the log dir once, then run.
+# A restarted container keeps its log dir: --ignore-formatted leaves it (and its data) as it is.
 set -euo pipefail
 CP='/opt/service/lib/*'
 LOG=-Dlog4j2.configurationFile=/conf/log4j2.properties
 CLUSTER_ID=$(java -cp "$CP" "$LOG" kafka.tools.StorageTool random-uuid)
-java -cp "$CP" "$LOG" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c /conf/server.properties --standalone
+java -cp "$CP" "$LOG" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c /conf/server.properties --standalone \
+  --ignore-formatted
 exec java -Xmx512m -XX:+UseG1GC -cp "$CP" "$LOG" kafka.Kafka /conf/server.properties
