@@ -1,10 +1,12 @@
 #!/bin/bash
 # Kafka 4 in KRaft mode (combined broker + controller): format the log dir once, then run.
-# A restarted container keeps its log dir: --ignore-formatted leaves it (and its data) as it is.
+# A restarted container keeps its log dir, and with it its cluster id and data.
 set -euo pipefail
 CP='/opt/service/lib/*'
 LOG=-Dlog4j2.configurationFile=/conf/log4j2.properties
-CLUSTER_ID=$(java -cp "$CP" "$LOG" kafka.tools.StorageTool random-uuid)
-java -cp "$CP" "$LOG" kafka.tools.StorageTool format -t "$CLUSTER_ID" -c /conf/server.properties --standalone \
-  --ignore-formatted
+if [ ! -f /data/kafka/meta.properties ]; then
+  CLUSTER_ID=$(java -cp "$CP" "$LOG" kafka.tools.StorageTool random-uuid | tail -n 1)
+  java -cp "$CP" "$LOG" kafka.tools.StorageTool format -t "$CLUSTER_ID" \
+    -c /conf/server.properties --standalone
+fi
 exec java -Xmx512m -XX:+UseG1GC -cp "$CP" "$LOG" kafka.Kafka /conf/server.properties
