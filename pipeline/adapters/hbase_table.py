@@ -33,17 +33,6 @@ def connect(host: str, port: int, autoconnect: bool = True) -> happybase.Connect
     )
 
 
-def ensure_table(host: str, port: int, table: str) -> None:
-    """Families keep 3 versions: the published run's cells stay readable while a later run (or a
-    failed one) rewrites the same rows."""
-    connection = connect(host, port)
-    try:
-        if table.encode() not in connection.tables():
-            connection.create_table(table, {family: {"max_versions": 3} for family in FAMILIES})
-    finally:
-        connection.close()
-
-
 class LoadFailed(RuntimeError):
     """HBase stayed unreachable past the retry bound."""
 
@@ -103,6 +92,37 @@ class Retrying:
             self.connection = None
 
 
+def _with_retries(
+    host: str, port: int, what: str, action: Callable[[happybase.Connection], T]
+) -> T:
+    link = Retrying(lambda: connect(host, port), RetryPolicy())
+    try:
+        return link.call(what, action)
+    finally:
+        link.close()
+
+
+def ensure_table(host: str, port: int, table: str) -> None:
+    """Families keep 3 versions: the published run's cells stay readable while a later run (or a
+    failed one) rewrites the same rows."""
+
+    def create(connection: happybase.Connection) -> None:
+        if table.encode() not in connection.tables():  # checked again on a retry
+            connection.create_table(table, {family: {"max_versions": 3} for family in FAMILIES})
+
+    _with_retries(host, port, f"creating {table}", create)
+
+
+def count_rows(host: str, port: int, table: str) -> int:
+    def count(connection: happybase.Connection) -> int:
+        scan = connection.table(table).scan(
+            filter=b"FirstKeyOnlyFilter() AND KeyOnlyFilter()", batch_size=10_000
+        )
+        return sum(1 for _ in scan)
+
+    return _with_retries(host, port, f"counting {table}", count)
+
+
 def put_frame(
     link: Retrying,
     table: str,
@@ -144,18 +164,13 @@ def _run_filter(run_id: str, operator: str) -> bytes:
 
 def count_rows_of_run(host: str, port: int, table: str, run_id: str) -> int:
     """Rows whose `order:_run` is this run (counted by a server-side filter)."""
-    link = Retrying(lambda: connect(host, port), RetryPolicy())
-
     def count(connection: happybase.Connection) -> int:
         scan = connection.table(table).scan(
             columns=[hbase_codec.RUN_COLUMN], filter=_run_filter(run_id, "="), batch_size=10_000
         )
         return sum(1 for _ in scan)
 
-    try:
-        return link.call(f"counting {table} rows of run {run_id}", count)
-    finally:
-        link.close()
+    return _with_retries(host, port, f"counting {table} rows of run {run_id}", count)
 
 
 def delete_rows_not_of_run(host: str, port: int, table: str, run_id: str) -> int:
@@ -187,17 +202,6 @@ def delete_rows_not_of_run(host: str, port: int, table: str, run_id: str) -> int
         return len(keys)
     finally:
         link.close()
-
-
-def count_rows(host: str, port: int, table: str) -> int:
-    connection = connect(host, port)
-    try:
-        scan = connection.table(table).scan(
-            filter=b"FirstKeyOnlyFilter() AND KeyOnlyFilter()", batch_size=10_000
-        )
-        return sum(1 for _ in scan)
-    finally:
-        connection.close()
 
 
 def read_record(host: str, port: int, table: str, key: bytes) -> dict[str, Any]:
