@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from thrift_reference import reference_bytes
 
 from pipeline import hbase_codec
 from pipeline.adapters import thrift_puts
@@ -131,25 +132,8 @@ def test_encode_frame_gives_the_bytes_encode_gives_row_by_row(rows: list[dict]) 
 
 @given(st.lists(CLEAN_ROWS, min_size=0, max_size=8), st.booleans())
 def test_mutate_rows_bytes_are_what_thriftpy2_would_send(rows: list[dict], wal: bool) -> None:
-    from Hbase_thrift import BatchMutation, Hbase, Mutation  # loaded by happybase's import
-    from thriftpy2.protocol import TBinaryProtocol
-    from thriftpy2.transport import TMemoryBuffer
-
     encoded = [hbase_codec.encode(row) for row in rows]
-    batches = [
-        BatchMutation(
-            row=key,
-            mutations=[
-                Mutation(isDelete=False, column=c, value=v, writeToWAL=wal)
-                for c, v in cells.items()
-            ],
-        )
-        for key, cells in encoded
-    ]
-    expected = TMemoryBuffer()
-    Hbase.mutateRows_args(tableName=b"t", rowBatches=batches, attributes={}).write(
-        TBinaryProtocol(expected)
-    )
+    expected = reference_bytes(encoded, wal)
     keys = [key for key, _ in encoded]
     columns = {c: [cells[c] for _, cells in encoded] for c in (encoded[0][1] if encoded else {})}
-    assert thrift_puts.mutate_rows_args(b"t", keys, columns, wal=wal) == expected.getvalue()
+    assert thrift_puts.mutate_rows_args(b"t", keys, columns, wal=wal) == expected

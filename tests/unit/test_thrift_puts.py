@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import happybase  # noqa: F401 - loads the Hbase_thrift module
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from thrift_reference import reference_bytes
 
 from pipeline.adapters import thrift_puts
 
@@ -26,28 +26,11 @@ CELLS = st.dictionaries(
 def test_timestamped_mutate_rows_bytes_are_what_thriftpy2_would_send(
     rows: list[tuple[bytes, dict[bytes, bytes]]], timestamp: int, wal: bool
 ) -> None:
-    from Hbase_thrift import BatchMutation, Hbase, Mutation
-    from thriftpy2.protocol import TBinaryProtocol
-    from thriftpy2.transport import TMemoryBuffer
-
     columns = sorted({c for _, cells in rows for c in cells})
     rows = [(key, {c: cells.get(c, b"") for c in columns}) for key, cells in rows]
-    batches = [
-        BatchMutation(
-            row=key,
-            mutations=[
-                Mutation(isDelete=False, column=c, value=v, writeToWAL=wal)
-                for c, v in cells.items()
-            ],
-        )
-        for key, cells in rows
-    ]
-    expected = TMemoryBuffer()
-    Hbase.mutateRowsTs_args(
-        tableName=b"t", rowBatches=batches, timestamp=timestamp, attributes={}
-    ).write(TBinaryProtocol(expected))
+    expected = reference_bytes(rows, wal, timestamp)
     keys = [key for key, _ in rows]
     cells = {c: [row[c] for _, row in rows] for c in columns}
     args = thrift_puts.mutate_rows_args(b"t", keys, cells, wal=wal, timestamp=timestamp)
-    assert args == expected.getvalue()
+    assert args == expected
     assert thrift_puts.method(timestamp) == "mutateRowsTs"
