@@ -9,6 +9,7 @@ import pytest
 from dashboard_data import clean_orders, write_spark_like
 
 from dashboard import LocalSource, ParquetSource, create_app, health
+from pipeline.manifest import Manifest, reconcile
 
 pytestmark = pytest.mark.unit
 
@@ -31,7 +32,7 @@ MANIFEST = {
             "detail": {
                 "quarantined": 50,
                 "duplicates": 10,
-                "quarantine_by_reason": {"missing_country": 30, "malformed_json": 20},
+                "quarantined_by_reason": {"missing_country": 30, "malformed_json": 20},
             },
         },
         {"name": "load_hbase", "rows_in": 950, "rows_out": 950, "seconds": 3.0, "detail": {}},
@@ -41,33 +42,40 @@ MANIFEST = {
         {"name": "quarantine", "success": False, "evaluated": 4, "failed": 1},
     ],
     "aggregates": {"totals": {"orders": 950}},
+    "status": "succeeded",
 }
+# What the run computed and stored: the page shows it as it is.
+MANIFEST["reconciliation"] = reconcile(Manifest.from_dict(MANIFEST))
 
 
-def test_report_reconciles_stage_counts() -> None:
+def test_report_shows_the_reconciliation_the_run_computed() -> None:
     report = health.report(MANIFEST)
     assert report["run_id"] == MANIFEST["run_id"]
     assert report["last_run"] == MANIFEST["finished_at"]
-    checks = {c["name"]: c["ok"] for c in report["reconciliation"]["checks"]}
+    assert report["status"] == "succeeded" and report["problem"] is None
+    shown = report["reconciliation"]["checks"]
+    checks = {c["name"]: (c["expected"], c["actual"], c["ok"]) for c in shown}
     assert checks == {
-        "generated lines = bulk + produced": True,
-        "landed raw rows = transform input": True,
-        "transform input = clean + quarantined + duplicates": True,
-        "clean rows = rows in HBase": True,
-        "clean rows = orders in the aggregates": True,
+        "generated = bulk + produced + rejected at produce": (1010, 1010, True),
+        "bulk + streamed + rejected landed = raw": (1010, 1010, True),
+        "raw = clean + quarantined + duplicates": (1010, 1010, True),
+        "clean = HBase rows of this run": (950, 950, True),
     }
     assert report["reconciliation"]["status"] == "ok"
 
 
-def test_a_count_that_does_not_add_up_fails_reconciliation() -> None:
+def test_a_run_whose_counts_differ_is_shown_failed_with_its_problem() -> None:
     broken = json.loads(json.dumps(MANIFEST))
     broken["stages"][-1]["rows_out"] = 949
+    broken["reconciliation"] = reconcile(Manifest.from_dict(broken))
+    broken["status"], broken["problem"] = "counts_differ", "clean = HBase rows of this run"
     report = health.report(broken)
     assert report["reconciliation"]["status"] == "failed"
     failed = [c for c in report["reconciliation"]["checks"] if not c["ok"]]
     assert failed == [
-        {"name": "clean rows = rows in HBase", "expected": 950, "actual": 949, "ok": False}
+        {"name": "clean = HBase rows of this run", "expected": 950, "actual": 949, "ok": False}
     ]
+    assert report["status"] == "counts_differ" and report["problem"]
 
 
 def test_report_lists_quarantine_reasons_largest_first_and_gates() -> None:
@@ -85,12 +93,12 @@ def test_report_lists_quarantine_reasons_largest_first_and_gates() -> None:
 
 
 def test_a_manifests_own_reconciliation_is_shown_too() -> None:
-    report = health.report({"stages": [], "reconciliation": {"raw = clean + rejected": False}})
+    report = health.report(
+        {"stages": [], "reconciliation": {"raw = clean": {"expected": 3, "actual": 2, "ok": False}}}
+    )
     assert report["reconciliation"] == {
         "status": "failed",
-        "checks": [
-            {"name": "raw = clean + rejected", "expected": None, "actual": None, "ok": False}
-        ],
+        "checks": [{"name": "raw = clean", "expected": 3, "actual": 2, "ok": False}],
     }
 
 
