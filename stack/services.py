@@ -237,8 +237,9 @@ class HBaseService(Service):
             "hbase.hstore.compactionThreshold": 6,
             "hbase.hstore.blockingStoreFiles": 64,
             "hbase.hregion.memstore.block.multiplier": 8,
-            # New families (the pre-split tables included) keep 3 versions: the published run's
-            # cells stay readable while a later run rewrites its rows (pipeline.run).
+            # Versions kept by the families of the pre-split tables: the published run's cells
+            # stay readable while a later run rewrites its rows (pipeline.run). HBase itself only
+            # documents this key (RegionSplitter's families keep 1); start.sh's presplit reads it.
             "hbase.column.max.version": 3,
         }
 

@@ -1,4 +1,5 @@
-"""The loader's hot path: a Thrift `mutateRows` call written straight from column-wise cells.
+"""The loader's hot path: a Thrift `mutateRows` (or, at a run's timestamp, `mutateRowsTs`) call
+written straight from column-wise cells.
 
 happybase builds one thriftpy2 object per cell (17 per order), which costs more CPU than the
 HBase write itself on a small machine. This writes the same bytes (Thrift binary protocol,
@@ -29,6 +30,7 @@ def _string(value: bytes) -> bytes:
 
 
 def method(timestamp: int | None) -> str:
+    """The thrift1 call `mutate_rows_args(..., timestamp)` built the arguments of."""
     return "mutateRows" if timestamp is None else "mutateRowsTs"
 
 
@@ -71,11 +73,10 @@ def mutate_rows_args(
     )
 
 
-def mutate_rows(
-    connection: happybase.Connection, args: bytes, name: str = "mutateRows"
-) -> None:
-    """Send prepared `mutateRows` arguments the way thriftpy2's client sends a call, and read
-    the reply with it: HBase's IOError or IllegalArgument is raised here."""
+def mutate_rows(connection: happybase.Connection, args: bytes, name: str = "mutateRows") -> None:
+    """Send prepared arguments of the call `name` (`method(timestamp)`) the way thriftpy2's
+    client sends a call, and read the reply with it: HBase's IOError or IllegalArgument, or the
+    transport's error, is raised here."""
     client = connection.client
     protocol = client._oprot  # noqa: SLF001 - the protocol happybase's client writes with
     protocol.write_message_begin(name, TMessageType.CALL, client._seqid)  # noqa: SLF001

@@ -1,6 +1,7 @@
 #!/bin/bash
 # HBase standalone (master + region server + ZooKeeper in one JVM), its Thrift (thrift1) server,
-# or a one-off: create a table pre-split into REGIONS by a leading hex digit (HexStringSplit).
+# or a one-off: create a table pre-split into REGIONS by a leading hex digit (HexStringSplit) whose
+# families keep `hbase.column.max.version` versions (/conf/hbase-site.xml).
 set -euo pipefail
 CP='/conf:/opt/service/lib/*'
 # Java 17: the flags HBase's own bin/hbase adds.
@@ -17,7 +18,43 @@ case "${1:-master}" in
   master) exec java -Xmx4g "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.master.HMaster start ;;
   thrift) exec java -Xmx1g "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.thrift.ThriftServer \
             -p "$2" --bind 127.0.0.1 start ;;
-  presplit) exec java -Xmx256m "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.util.RegionSplitter \
-            "$2" HexStringSplit -c "$3" -f "$4" ;;
+  presplit)
+    # RegionSplitter's own `-c` gives every family 1 version (HBase reads no default for it), so
+    # the table is created here with the same split keys; Java runs this source file itself,
+    # which needs the JRE's jdk.compiler module (Debian's openjdk-17-jre-headless has it).
+    if [[ "$(java --list-modules)" != *jdk.compiler@* ]]; then
+      echo "presplit: this JRE has no jdk.compiler module to run Presplit.java" >&2; exit 3
+    fi
+    src="$(mktemp -d)/Presplit.java"
+    cat >"$src" <<'JAVA'
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.hbase.HBaseConfiguration;
+import org.apache.hadoop.hbase.TableName;
+import org.apache.hadoop.hbase.client.Admin;
+import org.apache.hadoop.hbase.client.ColumnFamilyDescriptorBuilder;
+import org.apache.hadoop.hbase.client.Connection;
+import org.apache.hadoop.hbase.client.ConnectionFactory;
+import org.apache.hadoop.hbase.client.TableDescriptorBuilder;
+import org.apache.hadoop.hbase.util.Bytes;
+import org.apache.hadoop.hbase.util.RegionSplitter.HexStringSplit;
+
+public class Presplit {
+  public static void main(String[] args) throws Exception {
+    Configuration conf = HBaseConfiguration.create();
+    int versions = conf.getInt("hbase.column.max.version", 1);
+    TableDescriptorBuilder table = TableDescriptorBuilder.newBuilder(TableName.valueOf(args[0]));
+    for (String family : args[2].split(":")) {
+      table.setColumnFamily(ColumnFamilyDescriptorBuilder.newBuilder(Bytes.toBytes(family))
+          .setMaxVersions(versions).build());
+    }
+    byte[][] splits = new HexStringSplit().split(Integer.parseInt(args[1]));
+    try (Connection connection = ConnectionFactory.createConnection(conf);
+        Admin admin = connection.getAdmin()) {
+      admin.createTable(table.build(), splits); // returns once the regions are assigned
+    }
+  }
+}
+JAVA
+    exec java -Xmx256m "${J17[@]}" -cp "$CP" "$src" "$2" "$3" "$4" ;;
   *) echo "usage: start.sh master | thrift PORT | presplit TABLE REGIONS FAMILY:FAMILY" >&2; exit 2 ;;
 esac

@@ -17,6 +17,7 @@ import pytest
 from dashboard import LocalSource, create_app
 from pipeline.clean import clean_lines
 from pipeline.generate import generate_orders
+from pipeline.manifest import Manifest, reconcile
 
 pytestmark = pytest.mark.e2e
 ROWS = 20_000
@@ -44,6 +45,7 @@ def clean() -> tuple[pd.DataFrame, dict[str, Any]]:
         ],
         "gates": [{"name": "clean", "success": True}],
     }  # fmt: skip
+    manifest["reconciliation"] = reconcile(Manifest.from_dict(manifest))
     return result.clean, manifest
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from pathlib import Path
 
+import happybase
 import pytest
 
 from dashboard.sources import HBaseSource
 from pipeline import hbase_codec
 from pipeline.adapters import hbase_table
 from pipeline.jobs.load_hbase import run_load
-from pipeline.schema import CLEAN_COLUMNS, CLEAN_DDL
+from pipeline.schema import CLEAN_COLUMNS, CLEAN_DDL, FAMILIES
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -69,6 +72,26 @@ def test_load_writes_every_row_and_a_rerun_changes_nothing(spark, settings: Sett
         assert got == row
 
 
+def test_a_load_from_spark_carries_its_run_and_timestamp(spark, settings: Settings) -> None:
+    rows = [clean_row(i) for i in range(1_000)]
+    spark.createDataFrame([tuple(r[c] for c in CLEAN_COLUMNS) for r in rows], CLEAN_DDL).write.mode(
+        "overwrite"
+    ).parquet(settings.clean)
+
+    assert run_load(spark, settings, timestamp=1_234, run_id="run-s") == len(rows)
+    host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
+    assert hbase_table.count_rows_of_run(host, port, table, "run-s") == len(rows)
+    connection = hbase_table.connect(host, port)
+    try:
+        cells = connection.table(table).row(
+            hbase_codec.row_key_of(rows[567]), include_timestamp=True
+        )
+    finally:
+        connection.close()
+    assert cells[hbase_codec.RUN_COLUMN] == (b"run-s", 1_234)
+    assert {stamp for _, stamp in cells.values()} == {1_234}
+
+
 def test_dashboard_source_reads_the_table_and_a_customer_by_prefix(
     spark, settings: Settings
 ) -> None:
@@ -92,64 +115,117 @@ def frame_of(rows: list[dict[str, object]]):  # noqa: ANN201 - pandas frame
     return pd.DataFrame.from_records(rows, columns=list(CLEAN_COLUMNS))
 
 
-def test_a_run_stamps_its_cells_and_retiring_leaves_exactly_its_rows(settings: Settings) -> None:
+def test_the_stack_presplits_customer_orders_with_three_versions_per_family(
+    hbase_service,
+) -> None:
+    connection = hbase_table.connect(hbase_service.thrift_host, hbase_service.thrift_port)
+    try:
+        table = connection.table("customer_orders")
+        families, regions = table.families(), table.regions()
+    finally:
+        connection.close()
+    assert {f.decode(): d["max_versions"] for f, d in families.items()} == dict.fromkeys(
+        FAMILIES, hbase_table.VERSIONS
+    )
+    assert [r["start_key"] for r in regions] == [b""] + [
+        f"{i:x}0000000".encode() for i in range(1, 16)
+    ]
+
+
+def test_a_run_stamps_its_cells_and_retiring_leaves_exactly_its_rows(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
     hbase_table.ensure_table(host, port, table)
-    link = hbase_table.Retrying(lambda: hbase_table.connect(host, port), hbase_table.RetryPolicy())
-    try:
-        hbase_table.put_frame(link, table, frame_of([clean_row(i) for i in range(50)]))
-        hbase_table.put_frame(
-            link, table, frame_of([clean_row(i) for i in range(40, 300)]), 100, 1_000, "run-1"
-        )
-        hbase_table.put_frame(
-            link, table, frame_of([clean_row(i) for i in range(200, 500)]), 100, 2_000, "run-2"
-        )
-    finally:
-        link.close()
+
+    def connect() -> happybase.Connection:
+        return hbase_table.connect(host, port)
+
+    hbase_table.put_frame(connect, table, frame_of([clean_row(i) for i in range(50)]))
+    hbase_table.put_frame(
+        connect, table, frame_of([clean_row(i) for i in range(40, 300)]), 100, 1_000, "run-1"
+    )
+    hbase_table.put_frame(
+        connect, table, frame_of([clean_row(i) for i in range(200, 500)]), 100, 2_000, "run-2"
+    )
 
     assert hbase_table.count_rows_of_run(host, port, table, "run-1") == 160  # 40..199
     assert hbase_table.count_rows_of_run(host, port, table, "run-2") == 300
-    connection = hbase_table.connect(host, port)
+    assert hbase_table.count_rows_of_run(host, port, table, "run-3") == 0
+    rewritten = hbase_codec.row_key_of(clean_row(250))
+    connection = connect()
     try:
-        cells = connection.table(table).row(
-            hbase_codec.row_key_of(clean_row(250)), include_timestamp=True
-        )
+        newest = connection.table(table).row(rewritten, include_timestamp=True)
+        # A reader bounded by run-1's timestamp still sees run-1's version of the row.
+        older = connection.table(table).row(rewritten, timestamp=1_001, include_timestamp=True)
     finally:
         connection.close()
-    assert cells[hbase_codec.RUN_COLUMN] == (b"run-2", 2_000)
-    assert {stamp for _, stamp in cells.values()} == {2_000}
+    assert newest[hbase_codec.RUN_COLUMN] == (b"run-2", 2_000)
+    assert {stamp for _, stamp in newest.values()} == {2_000}
+    assert older[hbase_codec.RUN_COLUMN] == (b"run-1", 1_000)
+    assert {stamp for _, stamp in older.values()} == {1_000}
 
-    # 40 rows without a run (0..39) and 160 of run-1: all of them go.
+    # 40 rows without a run (0..39) and 160 of run-1 go, in chunks that resume after each other.
+    monkeypatch.setattr(hbase_table, "DELETE_CHUNK", 7)
     assert hbase_table.delete_rows_not_of_run(host, port, table, "run-2") == 200
     assert hbase_table.count_rows(host, port, table) == 300
     assert hbase_table.count_rows_of_run(host, port, table, "run-2") == 300
+    assert hbase_table.delete_rows_not_of_run(host, port, table, "run-2") == 0
+
+
+def test_a_row_key_hbase_refuses_fails_at_once(settings: Settings) -> None:
+    host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
+    hbase_table.ensure_table(host, port, table)
+    row = clean_row(1) | {"row_key": "k" * 40_000}
+    started = time.monotonic()
+    # HBase 2.6 checks the length outside mutateRows' IllegalArgument handler: the reply is
+    # Thrift's "Internal error processing mutateRows", the server log has the reason.
+    with pytest.raises(hbase_table.RequestRefused, match="kkk': refused by HBase: TApplication"):
+        hbase_table.put_frame(lambda: hbase_table.connect(host, port), table, frame_of([row]), 1)
+    assert time.monotonic() - started < 30
+
+
+def table_keys(host: str, port: int, table: str) -> set[bytes]:
+    connection = hbase_table.connect(host, port)
+    try:
+        scan = connection.table(table).scan(
+            filter=b"FirstKeyOnlyFilter() AND KeyOnlyFilter()", batch_size=10_000
+        )
+        return {key for key, _ in scan}
+    finally:
+        connection.close()
 
 
 def test_a_load_survives_a_thrift_restart(settings: Settings, hbase_service) -> None:
-    import threading
-
     import docker
 
     host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
     hbase_table.ensure_table(host, port, table)
-    rows = frame_of([clean_row(i) for i in range(30_000)])
+    rows = [clean_row(i) for i in range(30_000)]
     client = docker.from_env()
     thrift = client.containers.get(hbase_service.containers["thrift"])
-    restarted = threading.Event()
+    opened: list[happybase.Connection] = []
+    loading = threading.Event()
 
     def restart() -> None:
-        thrift.restart(timeout=2)
-        restarted.set()
+        if loading.wait(60):
+            thrift.restart(timeout=2)  # the load has begun: restart the server under it
 
-    link = hbase_table.Retrying(lambda: hbase_table.connect(host, port), hbase_table.RetryPolicy())
-    nemesis = threading.Timer(1.0, restart)
+    def connect() -> happybase.Connection:
+        opened.append(hbase_table.connect(host, port))
+        loading.set()
+        return opened[-1]
+
+    nemesis = threading.Thread(target=restart, daemon=True)
+    nemesis.start()
     try:
-        nemesis.start()
-        written = hbase_table.put_frame(link, table, rows, 500, 5_000, "run-r")
+        written = hbase_table.put_frame(connect, table, frame_of(rows), 100, 5_000, "run-r")
     finally:
-        link.close()
         nemesis.join(120)
         client.close()
-    assert restarted.is_set(), "the Thrift server was not restarted during the load"
-    assert written == 30_000
-    assert hbase_table.count_rows_of_run(host, port, table, "run-r") == 30_000
+    assert not nemesis.is_alive(), "the Thrift container did not restart within 120 s"
+    assert len(opened) > 1, "the load ended before the restart cut its connection"
+    assert written == len(rows)
+    # The same port answers again (host network, same command) and holds exactly the rows.
+    assert hbase_table.count_rows_of_run(host, port, table, "run-r") == len(rows)
+    assert table_keys(host, port, table) == {hbase_codec.row_key_of(r) for r in rows}
