@@ -75,12 +75,11 @@ from pipeline.schema import (
     FIELDS,
     QUARANTINE_COLUMNS,
 )
+from pipeline.value_status import AMBIGUOUS, IMPOSSIBLE, INVALID, MISSING, OK, WRONG_TYPE
 
 QUANTITY_MAX = 1000
 DEFAULT_AGE_MEDIAN = 40.0  # only used when a whole dataset has no valid Age at all
 
-# Per-value status codes of the field converters.
-OK, MISSING, INVALID, WRONG_TYPE, IMPOSSIBLE, AMBIGUOUS = range(6)
 
 TEXT_FIELDS: tuple[str, ...] = ("row_key", "CustomerID", "Name", "ShippingAddress")
 NUMBER_FIELDS: tuple[str, ...] = ("Age", "Quantity", "TotalAmount", "Price")
