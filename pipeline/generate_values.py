@@ -24,7 +24,6 @@ import pandas as pd
 from faker import Faker
 from faker.providers.person.en_US import Provider as _Person
 
-from pipeline.clean import age_groups
 from pipeline.schema import AGE_MAX, AGE_MIN, CATALOGUE, CLEAN_COLUMNS, COUNTRIES
 
 N_CUSTOMERS = 50_000
@@ -281,13 +280,28 @@ def customers(seed: int) -> Customers:
         customer_id=objects(customer_id),
         name=objects(name),
         age=age.astype(np.int32),
-        age_group=age_groups(age),
+        age_group=truth_age_groups(age),
         country=_COUNTRY[country],
         registered=registered,
         address=objects(address),
         head=objects(head),
         tail=objects(tail),
     )
+
+
+# The AgeGroup bands of the spec, written out here rather than taken from the cleaner
+# (clean.age_groups): the truth twin must be able to catch a bug in the cleaner's banding.
+_TRUTH_BANDS = ((24, "18-24"), (34, "25-34"), (44, "35-44"), (54, "45-54"), (64, "55-64"))
+
+
+def truth_age_groups(ages: Any) -> np.ndarray:
+    """AgeGroup of each age by the spec's bands: 18-24, 25-34, ..., 55-64, 65+."""
+    ages = np.asarray(ages)
+    return np.select(
+        [ages <= upper for upper, _ in _TRUTH_BANDS],
+        [label for _, label in _TRUTH_BANDS],
+        default="65+",
+    ).astype(object)
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.clean import CleanStats, age_groups, fill_age
+from pipeline.clean import CleanStats, fill_age
 from pipeline.generate import ERROR_KINDS
+from pipeline.generate_values import truth_age_groups
 from pipeline.schema import AGE_MAX, AGE_MIN, CLEAN_COLUMNS, FLOAT_COLUMNS
 
 TARGET_HANDLED = 0.995  # share of erroneous rows repaired correctly, imputed or quarantined
@@ -74,7 +75,7 @@ def repair_report(
         groups = aligned["AgeGroup"].to_numpy(dtype=object)[destroyed]
         age_group_ok = np.zeros(len(ages), dtype=bool)
         known = ~np.isnan(ages)
-        age_group_ok[known] = groups[known] == age_groups(ages[known].astype(int))
+        age_group_ok[known] = groups[known] == truth_age_groups(ages[known].astype(int))
         equal[destroyed, COMPARED.index("AgeGroup")] = age_group_ok
 
     single = pd.Series(keys).map(copies).fillna(0).to_numpy() <= 1

@@ -43,7 +43,7 @@ from pipeline.generate_errors import (
     inject_kinds,
     replace_fields,
 )
-from pipeline.generate_values import Sampler
+from pipeline.generate_values import Sampler, truth_age_groups
 from pipeline.schema import (
     AGE_MAX,
     AGE_MIN,
@@ -162,6 +162,17 @@ def test_dates_are_ordered_and_values_in_range(orders) -> None:
     assert (truth["AgeGroup"] == age_groups(truth["Age"])).all()
     assert truth["Country"].isin(COUNTRIES).all()
     assert truth["row_key"].is_unique
+
+
+@pytest.mark.parametrize(
+    ("age", "group"),
+    [(18, "18-24"), (24, "18-24"), (25, "25-34"), (34, "25-34"), (35, "35-44"), (44, "35-44"),
+     (45, "45-54"), (54, "45-54"), (55, "55-64"), (64, "55-64"), (65, "65+"), (100, "65+")],
+)  # fmt: skip
+def test_truth_and_cleaner_band_ages_alike_at_every_edge(age: int, group: str) -> None:
+    """Two independent bandings (the truth twin's and the cleaner's) against the spec."""
+    assert truth_age_groups([age])[0] == group
+    assert age_groups(np.array([age]))[0] == group
 
 
 def test_repeat_customers_keep_their_attributes(orders) -> None:
