@@ -41,7 +41,7 @@ def clean() -> tuple[pd.DataFrame, dict[str, Any]]:
             {"name": "transform", "rows_in": len(orders.lines), "rows_out": len(result.clean),
              "seconds": 2.0,
              "detail": {"quarantined": len(result.quarantine), "duplicates": result.duplicates,
-                        "quarantine_by_reason": dict(Counter(result.quarantine["reason"]))}},
+                        "quarantined_by_reason": dict(Counter(result.quarantine["reason"]))}},
         ],
         "gates": [{"name": "clean", "success": True}],
     }  # fmt: skip
