@@ -10,9 +10,24 @@ Rules, field by field (what cannot be repaired with confidence is quarantined, n
   ``not_text``. Unknown keys are ignored. A field holding a JSON list, object or boolean, or a
   non-string in a text field -> ``wrong_type_<field>``.
 - Text fields (row_key, CustomerID, Name, ShippingAddress): surrounding whitespace stripped; absent,
-  null or blank -> ``missing_<field>``; not encodable as UTF-8 -> ``invalid_<field>``.
-- Numbers may be JSON numbers or text: ``"42"``, ``" 42 "``, ``"$1,234.50"`` (a leading currency
-  sign and comma thousands separators are accepted; anything else, e.g. ``"abc"``, is invalid).
+  null or blank -> ``missing_<field>``; not encodable as UTF-8 -> ``invalid_<field>``. The IDs
+  (row_key, CustomerID, and ProductID before its catalogue lookup) may also be a JSON integer or a
+  whole float within +-2**53: its decimal text, ``12345`` / ``12345.0`` -> ``"12345"`` (beyond
+  +-2**53 -> ``invalid_<field>``; a fraction, boolean, list or object -> ``wrong_type_<field>``).
+  Name and ShippingAddress given as numbers -> ``wrong_type_<field>`` (pipeline.number_forms).
+- Numbers may be JSON numbers or text (pipeline.number_forms.parse_number): ``"42"``, ``" 42 "``,
+  an optional sign and one currency sign or code before or after (``$ € £``, ``USD EUR GBP CHF``):
+  ``"$1,234.50"``, ``"12.00 €"``, ``"USD 12.00"``; thousands grouping by ``,`` ``.`` spaces (also
+  no-break and thin) or apostrophes, each group 3 digits after a first group of 1-3 not starting
+  with 0, with the other of ``.``/``,`` once as decimal mark: ``"1 234.50"``, ``"1'234.50"``,
+  ``"1.234,50"``, ``"1 234,50"``; a single comma as decimal mark unless followed by exactly 3
+  digits: ``"12,50"``. Exact rule for the one form both ways are used: a single dot is a decimal
+  point (``"1.234"`` -> 1.234) and a single comma followed by exactly three digits after a valid
+  first group is grouping (``"1,234"`` -> 1234; ``"0,125"`` -> 0.125). Digits joined by
+  separators any other way (``"1,234,5"``, ``"1.234.567,8.9"``, ``"1234,567"``) -> AMBIGUOUS,
+  never guessed: ``ambiguous_quantity`` / ``ambiguous_price`` (ambiguous Age is filled and an
+  ambiguous TotalAmount ignored, as invalid ones are); anything else (``"abc"``, ``"1e3"``) is
+  invalid.
 - Age: an integer in [AGE_MIN, AGE_MAX]; missing or invalid -> the batch statistics' median age
   (rounded half up). AgeGroup follows from Age.
 - Country / Category / ProductName: case and whitespace are normalised; a value within one edit
@@ -63,6 +78,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from pipeline import hbase_codec
+from pipeline.number_forms import canonical_id, parse_number
 from pipeline.schema import (
     AGE_GROUPS,
     AGE_MAX,
@@ -82,6 +98,7 @@ DEFAULT_AGE_MEDIAN = 40.0  # only used when a whole dataset has no valid Age at 
 
 
 TEXT_FIELDS: tuple[str, ...] = ("row_key", "CustomerID", "Name", "ShippingAddress")
+ID_FIELDS: tuple[str, ...] = ("row_key", "CustomerID")  # text fields also taken as JSON integers
 NUMBER_FIELDS: tuple[str, ...] = ("Age", "Quantity", "TotalAmount", "Price")
 DATE_FIELDS: tuple[str, ...] = ("RegistrationDate", "OrderDate", "ShippingDate")
 SNAKE: dict[str, str] = {f: re.sub(r"(?<=[a-z])(?=[A-Z])", "_", f).lower() for f in FIELDS}
@@ -100,9 +117,11 @@ REASONS: tuple[str, ...] = (
     "product_mismatch",
     "unknown_category",
     "category_mismatch",
+    "ambiguous_price",
     "price_mismatch",
     "missing_quantity",
     "invalid_quantity",
+    "ambiguous_quantity",
     *(
         f"{p}_{SNAKE[f]}"
         for f in DATE_FIELDS
@@ -251,8 +270,12 @@ _HASHABLE_SCALARS = frozenset({str, int, float, type(None)})
 _STRINGS = frozenset({str})
 
 
-def _text_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """_text over a column: vectorised for ASCII strings, one by one for anything else."""
+def _text_column(
+    values: np.ndarray, convert: Callable[[Any], tuple[str | None, int]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """_text (or `convert`, which must treat strings alike) over a column: vectorised for ASCII
+    strings, one by one for anything else."""
+    convert = convert or _text
     odd = _odd(values, _STRINGS)
     strings = values
     if odd.any():
@@ -266,7 +289,7 @@ def _text_column(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not all(map(str.isascii, stripped)):
         odd |= ~np.fromiter(map(str.isascii, stripped), dtype=bool, count=len(stripped))
     for i in np.flatnonzero(odd).tolist():
-        out[i], status[i] = _text(values[i])
+        out[i], status[i] = convert(values[i])
     return out, status
 
 
@@ -290,37 +313,9 @@ def _text(value: Any) -> tuple[str | None, int]:
     return text, OK
 
 
-_CURRENCY = "$€£"
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
-_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?", re.ASCII)
-
-
 def _number(value: Any) -> tuple[float, int]:
-    """JSON number or numeric text -> float; other text INVALID; list/object/bool WRONG_TYPE."""
-    if _is_missing(value):
-        return math.nan, MISSING
-    t = type(value)
-    if t is int or t is float:  # 1 and 1.0 must convert alike (see _factorize)
-        number = float(value) if abs(value) < 1e300 else math.inf
-        return (number, OK) if math.isfinite(number) else (math.nan, INVALID)
-    if t is not str:
-        return math.nan, WRONG_TYPE
-    text = value.strip()
-    if not text:
-        return math.nan, MISSING
-    sign = ""
-    if text[0] in "+-":
-        sign, text = text[0], text[1:].lstrip()
-    if text and text[0] in _CURRENCY:
-        text = text[1:].lstrip()
-    text = sign + text
-    if _PLAIN_NUMBER.fullmatch(text):
-        number = float(text)
-    elif _GROUPED_NUMBER.fullmatch(text):
-        number = float(text.replace(",", ""))
-    else:
-        return math.nan, INVALID
-    return (number, OK) if math.isfinite(number) else (math.nan, INVALID)
+    """JSON number or numeric text in a written form -> float (pipeline.number_forms)."""
+    return parse_number(value)
 
 
 def _whole_in(low: int, high: int) -> Callable[[Any], tuple[float, int]]:
@@ -467,7 +462,7 @@ _CATALOGUE_CATEGORY = np.array([CATEGORIES.index(p.category) for p in CATALOGUE]
 
 
 def _product_id(value: Any) -> tuple[int, int]:
-    text, status = _text(value)
+    text, status = canonical_id(value)
     if status != OK:
         return -1, status
     index = _PRODUCT_INDEX.get(text.upper())
@@ -539,7 +534,7 @@ def _check(columns: dict[str, np.ndarray]) -> _Checked:
     status: dict[str, np.ndarray] = {}
     text: dict[str, np.ndarray] = {}
     for f in TEXT_FIELDS:
-        text[f], status[f] = _text_column(columns[f])
+        text[f], status[f] = _text_column(columns[f], canonical_id if f in ID_FIELDS else None)
 
     def convert(field: str, converter: Callable[[Any], tuple[Any, int]], dtype: Any) -> Any:
         idx, values, st = _factorize(columns[field], converter)
@@ -630,6 +625,7 @@ def _resolve_product(
     given_category = known & (status["Category"] == OK)
     reasons.flag(given_category & (category != _CATALOGUE_CATEGORY[product]), "category_mismatch")
     price = _CATALOGUE_PRICE[product]
+    reasons.flag(known & (status["Price"] == AMBIGUOUS), "ambiguous_price")
     given_price = known & (status["Price"] == OK)
     reasons.flag(given_price & ~(np.abs(price_raw - price) < 0.005), "price_mismatch")
     return product, price
@@ -655,6 +651,7 @@ def _resolve_quantity(
     unrepaired = ~given & ~derivable
     reasons.flag(unrepaired & (status["Quantity"] == MISSING), "missing_quantity")
     reasons.flag(unrepaired & (status["Quantity"] == INVALID), "invalid_quantity")
+    reasons.flag(unrepaired & (status["Quantity"] == AMBIGUOUS), "ambiguous_quantity")
     return np.where(given, quantity, np.where(derivable, derived, np.nan))
 
 

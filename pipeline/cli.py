@@ -51,13 +51,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     """Local Spark, local paths; the same transform job the stack runs."""
     from pipeline.adapters.raw_store import upload_bulk
+    from pipeline.csv_input import as_json_lines
     from pipeline.jobs.transform import run_transform
     from pipeline.spark_session import build_spark
 
     output = args.output.resolve()
     settings = Settings.from_env(data_root=output.as_uri(), output_dir=output)
+    lines = as_json_lines(args.input, output, args.format)
     spark = build_spark(settings)
-    upload_bulk(spark, args.input, settings)
+    upload_bulk(spark, lines, settings)
+    if lines != args.input:
+        lines.unlink()  # raw/bulk holds the same lines
     counts = run_transform(spark, settings)
     print(
         f"raw {counts.raw:,}  clean {counts.clean:,}  quarantined {counts.quarantined:,}  "
@@ -136,6 +140,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         report=_print_stage,
         progress=print,
         input_path=args.input,
+        input_format=args.format,
     )
     path = settings.for_run(manifest.run_id).run_dir / "manifest.json"
     print(f"run {manifest.run_id} {manifest.status}; manifest: {path}")
@@ -258,13 +263,23 @@ def build_parser() -> argparse.ArgumentParser:
             help="share of rows given deliberate errors (default: the generator's)",
         )
 
+    def input_format_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--format",
+            choices=("jsonl", "csv"),
+            default=None,
+            help="the input's format (default: by extension, .csv/.tsv; else by its first byte, "
+            "{ for JSON lines); a CSV needs a header and is converted once to JSON lines",
+        )
+
     p = sub.add_parser("generate", help="write messy orders as JSON lines plus their truth twin")
     data_args(p, 10_000)
     p.add_argument("--output", type=Path, required=True, help="folder for orders.jsonl and truth*")
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("clean", help="clean a raw JSON-lines file with local Spark")
-    p.add_argument("--input", type=Path, required=True, help="raw JSON-lines file")
+    p = sub.add_parser("clean", help="clean a raw JSON-lines or CSV file with local Spark")
+    p.add_argument("--input", type=Path, required=True, help="raw JSON-lines or CSV file")
+    input_format_arg(p)
     p.add_argument("--output", type=Path, required=True, help="folder for clean/ and quarantine/")
     p.set_defaults(func=cmd_clean)
 
@@ -310,8 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the whole path on running services (PIPELINE_* endpoints)")
     data_args(p, 20_000)
     p.add_argument(
-        "--input", type=Path, default=None, help="your own JSON-lines file instead of generated"
+        "--input",
+        type=Path,
+        default=None,
+        help="your own JSON-lines or CSV file instead of generated",
     )
+    input_format_arg(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="start the stack, run the path, serve the dashboard")

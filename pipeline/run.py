@@ -22,6 +22,7 @@ from pyspark.sql import SparkSession
 from pipeline import aggregate, gates, line_file
 from pipeline.adapters import hbase_aggregates, hbase_table, kafka_topic
 from pipeline.adapters.raw_store import read_raw, upload_bulk, write_rejected
+from pipeline.csv_input import as_json_lines
 from pipeline.generate import write_orders
 from pipeline.jobs.aggregate import run_aggregate
 from pipeline.jobs.load_hbase import run_load
@@ -132,15 +133,17 @@ def run_pipeline(
     report: Callable[[Stage], None] = lambda _: None,
     progress: Callable[[str], None] = lambda _: None,
     input_path: Path | None = None,
+    input_format: str | None = None,
 ) -> Manifest:
     """Raises gates.GateFailed or RunFailed (after writing the manifest) when a gate or the
     reconciliation fails; nothing of such a run is published. `input_path`: the user's own
-    lines file instead of generated orders."""
+    JSON-lines or CSV file instead of generated orders (`input_format` "jsonl" or "csv"; None:
+    csv_input.detect_format)."""
     run = Run(settings, Manifest(rows=rows, seed=seed, error_rate=error_rate), report, progress)
     run.save()
     with _closing(run):
         spark = build_spark(settings, kafka=True)
-        ingest(spark, run, rows, seed, error_rate, input_path)
+        ingest(spark, run, rows, seed, error_rate, input_path, input_format)
         transform(spark, run)
         load(spark, run)
         build_aggregates(spark, run)
@@ -180,8 +183,11 @@ def ingest(
     seed: int,
     error_rate: float,
     input_path: Path | None = None,
+    input_format: str | None = None,
 ) -> None:
-    """Generate, land the bulk part, produce the rest to Kafka, stream it to HDFS, gate raw."""
+    """Generate, land the bulk part, produce the rest to Kafka, stream it to HDFS, gate raw.
+
+    A CSV input is converted once to JSON lines in the run's generated/ folder."""
     settings = run.settings
     generated = settings.run_dir / "generated"
     started = time.monotonic()
@@ -190,7 +196,8 @@ def ingest(
         orders, errors = summary.orders_path, summary.errors
     else:
         generated.mkdir(parents=True, exist_ok=True)
-        orders, errors = input_path.resolve(), {}
+        orders = as_json_lines(input_path.resolve(), generated, input_format)
+        errors = {}
     total = line_file.count_lines(orders)
     cut = round(total * BULK_SHARE)
     run.stage("generate", rows, total, started, errors_injected=errors, orders=str(orders))

@@ -273,7 +273,7 @@ def test_bytes_lines_are_decoded() -> None:
      ({"CustomerID": ABSENT}, "missing_customer_id"), ({"Name": ""}, "missing_name"),
      ({"ShippingAddress": None}, "missing_shipping_address"), ({"Age": [36]}, "wrong_type_age"),
      ({"Quantity": {"n": 2}}, "wrong_type_quantity"), ({"Price": True}, "wrong_type_price"),
-     ({"Name": 12345}, "wrong_type_name"), ({"row_key": 7}, "wrong_type_row_key")],
+     ({"Name": 12345}, "wrong_type_name"), ({"row_key": 7.5}, "wrong_type_row_key")],
 )  # fmt: skip
 def test_required_or_mistyped_fields_are_quarantined(overrides: dict, reason: str) -> None:
     assert reasons(line(**overrides)) == [reason]
