@@ -24,15 +24,23 @@ Rules, field by field (what cannot be repaired with confidence is quarantined, n
   digits: ``"12,50"``. Exact rule for the one form both ways are used: a single dot is a decimal
   point (``"1.234"`` -> 1.234) and a single comma followed by exactly three digits after a valid
   first group is grouping (``"1,234"`` -> 1234; ``"0,125"`` -> 0.125). Digits joined by
-  separators any other way (``"1,234,5"``, ``"1.234.567,8.9"``, ``"1234,567"``) -> AMBIGUOUS,
+  separators any other way (``"1,234,5"``, ``"1,23,456"``, ``"1.234.567,8.9"``) -> AMBIGUOUS,
   never guessed: ``ambiguous_quantity`` / ``ambiguous_price`` (ambiguous Age is filled and an
   ambiguous TotalAmount ignored, as invalid ones are); anything else (``"abc"``, ``"1e3"``) is
   invalid.
 - Age: an integer in [AGE_MIN, AGE_MAX]; missing or invalid -> the batch statistics' median age
   (rounded half up). AgeGroup follows from Age.
-- Country / Category / ProductName: case and whitespace are normalised; a value within one edit
+- Country (pipeline.countries): any ISO 3166-1 country or territory by its ISO name, official
+  name, common name, alpha-2 or alpha-3 code (``DE``, ``GBR``, ``U.S.A.``), or a listed alias
+  (``UK``, ``Great Britain``, ``Deutschland``, ``Russia``, ...); case, accents, dots and
+  whitespace are normalised. Out: the canonical name (the 30 names of schema.COUNTRIES unchanged,
+  else ISO's common or short name). A typo of a name is repaired by the rule below (codes never);
+  a value about as close to two countries as to one (``Nigera``: Niger or Nigeria?) or a name of
+  several (``Korea``) -> ``ambiguous_country``; else ``unknown_country``. Missing ->
+  ``missing_country``.
+- Category / ProductName: case and whitespace are normalised; a value within one edit
   (two for values of 8+ characters) of exactly one vocabulary entry, and at most half as far as the
-  runner-up, is mapped to it; else ``unknown_<field>``. A missing Country -> ``missing_country``.
+  runner-up, is mapped to it; else ``unknown_<field>``.
 - Product: ProductID and ProductName must name the same catalogue product (``product_mismatch``);
   either one alone is enough and the other is restored. Unknown id -> ``unknown_product_id``;
   neither -> ``missing_product``. Category: missing -> the product's; different ->
@@ -42,11 +50,13 @@ Rules, field by field (what cannot be repaired with confidence is quarantined, n
   a whole number within range that reproduces TotalAmount exactly; else ``missing_quantity`` /
   ``invalid_quantity``.
 - TotalAmount: always round(Quantity * Price, 2) (the raw value only serves to recover Quantity).
-- Dates: ISO ``YYYY-MM-DD`` (also unpadded), ``YYYY/MM/DD``, ``DD.MM.YYYY`` (dots: day first),
-  ``MM/DD/YYYY`` or ``DD/MM/YYYY`` only when unambiguous (one part > 12, or both equal), ``March 15,
-  2024``, ``15 March 2024`` (full or 3-letter month names). Missing -> ``missing_<field>``;
-  unparseable -> ``invalid_<field>``; a calendar-impossible date (2024-02-30) ->
-  ``impossible_<field>``; slashes with both parts <= 12 -> ``ambiguous_<field>``.
+- Dates (pipeline.date_forms): year-first dates (``-``, ``/``, ``.``, compact ``YYYYMMDD``),
+  ISO-8601 timestamps with or without a zone (the date in UTC; no zone is taken as UTC), day-first
+  ``DD.MM.YYYY``, ``MM/DD/YYYY`` or ``DD/MM/YYYY`` only when unambiguous (one part > 12, or both
+  equal), English month names (``March 15, 2024``, ``15 Mar 2024``, ``15-Mar-2024``, with or
+  without a weekday, RFC 2822). Missing -> ``missing_<field>``; unparseable or a bad time ->
+  ``invalid_<field>``; a calendar-impossible date (2024-02-30) -> ``impossible_<field>``; slashes
+  with both parts <= 12 -> ``ambiguous_<field>``.
   OrderDate < RegistrationDate -> ``order_before_registration``; ShippingDate < OrderDate ->
   ``shipped_before_order`` (never repaired: which date is wrong is unknown).
 - Row key: the HBase row key built from CustomerID, OrderDate and row_key (pipeline.hbase_codec)
@@ -77,7 +87,8 @@ import pandas as pd
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from pipeline import hbase_codec
+from pipeline import countries, hbase_codec
+from pipeline.date_forms import parse_date
 from pipeline.number_forms import canonical_id, parse_number
 from pipeline.schema import (
     AGE_GROUPS,
@@ -87,7 +98,6 @@ from pipeline.schema import (
     CATEGORIES,
     CLEAN_COLUMNS,
     CLEAN_TYPES,
-    COUNTRIES,
     FIELDS,
     QUARANTINE_COLUMNS,
 )
@@ -111,6 +121,7 @@ REASONS: tuple[str, ...] = (
     *(f"{p}_{SNAKE[f]}" for f in TEXT_FIELDS for p in ("missing", "invalid")),
     "missing_country",
     "unknown_country",
+    "ambiguous_country",
     "missing_product",
     "unknown_product_id",
     "unknown_product_name",
@@ -335,71 +346,6 @@ def _positive(value: Any) -> tuple[float, int]:
     return number, status
 
 
-_MONTH_NAMES: tuple[str, ...] = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-_MONTHS: dict[str, int] = {
-    **{name: i for i, name in enumerate(_MONTH_NAMES, start=1)},
-    **{name[:3]: i for i, name in enumerate(_MONTH_NAMES, start=1)},
-    "sept": 9,
-}
-
-_DATE_FORMATS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII), "ymd"),
-    (re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})", re.ASCII), "ymd"),
-    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", re.ASCII), "dmy"),
-    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII), "slash"),
-    (re.compile(r"([A-Za-z]+)\.? (\d{1,2}),? (\d{4})", re.ASCII), "Mdy"),
-    (re.compile(r"(\d{1,2}) ([A-Za-z]+)\.?,? (\d{4})", re.ASCII), "dMy"),
-)
-
-
-def _date(value: Any) -> tuple[int, int]:
-    """Date text in one of the documented formats -> (proleptic ordinal, status)."""
-    if _is_missing(value):
-        return -1, MISSING
-    if type(value) is not str:
-        return -1, WRONG_TYPE
-    text = " ".join(value.split())
-    if not text:
-        return -1, MISSING
-    for pattern, order in _DATE_FORMATS:
-        match = pattern.fullmatch(text)
-        if match is None:
-            continue
-        a, b, c = match.groups()
-        if order == "ymd":
-            year, month, day = int(a), int(b), int(c)
-        elif order == "dmy":
-            year, month, day = int(c), int(b), int(a)
-        elif order == "Mdy" or order == "dMy":
-            name, day_text = (a, b) if order == "Mdy" else (b, a)
-            if name.lower() not in _MONTHS:
-                return -1, INVALID
-            year, month, day = int(c), _MONTHS[name.lower()], int(day_text)
-        else:
-            first, second, year = int(a), int(b), int(c)
-            if first <= 12 and second <= 12 and first != second:
-                return -1, AMBIGUOUS
-            month, day = (first, second) if first <= 12 else (second, first)
-        try:
-            return dt.date(year, month, day).toordinal(), OK
-        except ValueError:
-            return -1, IMPOSSIBLE
-    return -1, INVALID
-
-
 # --------------------------------------------------------------------------------------------
 # Vocabularies: exact match after normalisation, else a confident fuzzy match, cached per value.
 
@@ -409,7 +355,6 @@ def _normalise(text: str) -> str:
 
 
 _VOCABULARIES: dict[str, tuple[str, ...]] = {
-    "Country": COUNTRIES,
     "Category": CATEGORIES,
     "ProductName": tuple(p.name for p in CATALOGUE),
 }
@@ -453,12 +398,19 @@ def _vocabulary(name: str) -> Callable[[Any], tuple[int, int]]:
 
 
 _PRODUCT_INDEX = {p.product_id: i for i, p in enumerate(CATALOGUE)}
-_COUNTRY_NAMES = np.array(COUNTRIES, dtype=object)
+_COUNTRY_NAMES = np.array(countries.COUNTRY_NAMES, dtype=object)
 _CATALOGUE_PRICE = np.array([p.price for p in CATALOGUE], dtype=np.float64)
 _CATALOGUE_ID = np.array([p.product_id for p in CATALOGUE], dtype=object)
 _CATALOGUE_NAME = np.array([p.name for p in CATALOGUE], dtype=object)
 _CATALOGUE_CATEGORY_NAME = np.array([p.category for p in CATALOGUE], dtype=object)
 _CATALOGUE_CATEGORY = np.array([CATEGORIES.index(p.category) for p in CATALOGUE], dtype=np.intp)
+
+
+def _country(value: Any) -> tuple[int, int]:
+    text, status = _text(value)
+    if status != OK:
+        return -1, status
+    return countries.canonical_country(text)
 
 
 def _product_id(value: Any) -> tuple[int, int]:
@@ -545,11 +497,11 @@ def _check(columns: dict[str, np.ndarray]) -> _Checked:
     quantity = convert("Quantity", _whole_in(1, QUANTITY_MAX), np.float64)
     total_raw = convert("TotalAmount", _positive, np.float64)
     price_raw = convert("Price", _positive, np.float64)
-    country = convert("Country", _vocabulary("Country"), np.intp)
+    country = convert("Country", _country, np.intp)
     category = convert("Category", _vocabulary("Category"), np.intp)
     by_name = convert("ProductName", _vocabulary("ProductName"), np.intp)
     by_id = convert("ProductID", _product_id, np.intp)
-    dates = {f: convert(f, _date, np.int64) for f in DATE_FIELDS}
+    dates = {f: convert(f, parse_date, np.int64) for f in DATE_FIELDS}
 
     # Structural problems first: row_key, then any field of the wrong JSON type.
     reasons.flag(status["row_key"] == MISSING, "missing_row_key")
@@ -560,6 +512,7 @@ def _check(columns: dict[str, np.ndarray]) -> _Checked:
         reasons.flag(status[f] == INVALID, f"invalid_{SNAKE[f]}")
     reasons.flag(status["Country"] == MISSING, "missing_country")
     reasons.flag(status["Country"] == INVALID, "unknown_country")
+    reasons.flag(status["Country"] == AMBIGUOUS, "ambiguous_country")
 
     product, price = _resolve_product(status, by_id, by_name, category, price_raw, reasons)
     quantity = _resolve_quantity(status, quantity, total_raw, price, reasons)
