@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from expectations import read_suite
+from pipeline.countries import COUNTRY_NAMES
 from pipeline.schema import (
     AGE_GROUPS,
     AGE_MAX,
     AGE_MIN,
     CATEGORIES,
     CLEAN_COLUMNS,
-    COUNTRIES,
     QUARANTINE_COLUMNS,
 )
 
@@ -195,7 +195,7 @@ def _parameters(engine: str, derived: dict[str, str]) -> dict[str, Any]:
         "AGE_MIN": AGE_MIN,
         "AGE_MAX": AGE_MAX,
         "AGE_GROUPS": list(AGE_GROUPS),
-        "COUNTRIES": list(COUNTRIES),
+        "COUNTRIES": list(COUNTRY_NAMES),
         "CATEGORIES": list(CATEGORIES),
         "CLEAN_COLUMNS": [*CLEAN_COLUMNS, *derived],
         "QUARANTINE_COLUMNS": list(QUARANTINE_COLUMNS),

@@ -27,6 +27,7 @@ from pipeline.clean import (
     stat_inputs,
     to_lines,
 )
+from pipeline.countries import COUNTRY_NAMES, normalise
 from pipeline.schema import (
     AGE_GROUPS,
     AGE_MAX,
@@ -367,7 +368,7 @@ def assert_schema_invariants(clean: pd.DataFrame) -> None:
     assert clean["Age"].between(AGE_MIN, AGE_MAX).all()
     assert (clean["AgeGroup"] == age_groups(clean["Age"])).all()
     assert clean["AgeGroup"].isin(AGE_GROUPS).all()
-    assert clean["Country"].isin(COUNTRIES).all() and clean["Category"].isin(CATEGORIES).all()
+    assert clean["Country"].isin(COUNTRY_NAMES).all() and clean["Category"].isin(CATEGORIES).all()
     by_id = {p.product_id: p for p in CATALOGUE}
     for pid, name, category, price in clean[
         ["ProductID", "ProductName", "Category", "Price"]
@@ -443,4 +444,12 @@ def test_a_single_typo_maps_back_to_the_vocabulary_value(field: str, data: st.Da
     if field == "ProductName":
         base["ProductID"] = ABSENT
     out = cleaned(line(**{**base, field: typo}))
+    if field == "Country" and out[field].tolist() != [value]:
+        # ISO has countries near some of ours (tests/unit/test_countries.py): "Nigera" is one
+        # edit from Niger too -> ambiguous; "Iceland" (Ireland with r -> c) is a country itself.
+        if out.empty:
+            assert reasons(line(**{**base, field: typo})) == ["ambiguous_country"]
+        else:
+            assert normalise(out[field].iloc[0]) == normalise(typo)
+        return
     assert out[field].tolist() == [value]
