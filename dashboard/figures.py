@@ -22,6 +22,7 @@ import pandas as pd
 import plotly.io as pio
 
 from dashboard.snapshot import Selection
+from pipeline.countries import region_of_name
 from pipeline.schema import AGE_GROUPS
 
 TOP_N = 10
@@ -126,6 +127,15 @@ def sales_by_country(cube: pd.DataFrame) -> ChartData:
     return {"countries": [str(c) for c in totals.index], "sales": _money(totals)}
 
 
+def sales_by_region(cube: pd.DataFrame) -> ChartData:
+    """Sales per UN M49 region of the customers' countries (the region follows from the country,
+    so the cube needs no column of its own for it)."""
+    totals = group_sums(cube, ["Country"], ["revenue_cents"])["revenue_cents"]
+    regions = totals.groupby([region_of_name(str(c)) for c in totals.index]).sum()
+    regions = regions[regions > 0].sort_values(ascending=False, kind="stable")
+    return {"regions": [str(r) for r in regions.index], "sales": _money(regions)}
+
+
 def age_groups(cube: pd.DataFrame) -> ChartData:
     """Sales and orders for every schema age group, in the schema's order."""
     grouped = group_sums(cube, ["AgeGroup"], ["revenue_cents", "orders"])
@@ -193,6 +203,7 @@ def top_customers(selection: Selection, n: int = TOP_N) -> ChartData:
 CHART_DATA: dict[str, tuple[str, Callable[[pd.DataFrame], ChartData]]] = {
     "monthly_sales": ("cube", monthly_sales),
     "sales_by_country": ("cube", sales_by_country),
+    "sales_by_region": ("cube", sales_by_region),
     "age_groups": ("cube", age_groups),
     "age_distribution": ("ages", age_distribution),
     "top_products": ("products", top_products),
@@ -266,6 +277,11 @@ def sales_by_country_figure(data: ChartData) -> Figure:
     return _figure("Sales by country", [bar], not data["countries"], yaxis=_axis("Sales"))
 
 
+def sales_by_region_figure(data: ChartData) -> Figure:
+    bar = {"type": "bar", "x": data["regions"], "y": data["sales"], "name": "Sales"}
+    return _figure("Sales by region", [bar], not data["regions"], yaxis=_axis("Sales"))
+
+
 def age_groups_figure(data: ChartData) -> Figure:
     traces = [
         # Bars on two overlaid axes sit side by side only with an offsetgroup each.
@@ -320,6 +336,7 @@ def top_products_figure(data: ChartData) -> Figure:
 FIGURES: dict[str, Callable[[ChartData], Figure]] = {
     "monthly_sales": monthly_sales_figure,
     "sales_by_country": sales_by_country_figure,
+    "sales_by_region": sales_by_region_figure,
     "age_groups": age_groups_figure,
     "age_distribution": age_distribution_figure,
     "top_products": top_products_figure,

@@ -38,6 +38,8 @@ Rules, field by field (what cannot be repaired with confidence is quarantined, n
   a value about as close to two countries as to one (``Nigera``: Niger or Nigeria?) or a name of
   several (``Korea``) -> ``ambiguous_country``; else ``unknown_country``. Missing ->
   ``missing_country``.
+- Region: the UN M49 region of the Country (Africa, Americas, Asia, Europe, Oceania; "" for
+  Antarctica), from pipeline/country_regions.csv.
 - Category / ProductName: case and whitespace are normalised; a value within one edit
   (two for values of 8+ characters) of exactly one vocabulary entry, and at most half as far as the
   runner-up, is mapped to it; else ``unknown_<field>``.
@@ -53,10 +55,11 @@ Rules, field by field (what cannot be repaired with confidence is quarantined, n
 - Dates (pipeline.date_forms): year-first dates (``-``, ``/``, ``.``, compact ``YYYYMMDD``),
   ISO-8601 timestamps with or without a zone (the date in UTC; no zone is taken as UTC), day-first
   ``DD.MM.YYYY``, ``MM/DD/YYYY`` or ``DD/MM/YYYY`` only when unambiguous (one part > 12, or both
-  equal), English month names (``March 15, 2024``, ``15 Mar 2024``, ``15-Mar-2024``, with or
-  without a weekday, RFC 2822). Missing -> ``missing_<field>``; unparseable or a bad time ->
-  ``invalid_<field>``; a calendar-impossible date (2024-02-30) -> ``impossible_<field>``; slashes
-  with both parts <= 12 -> ``ambiguous_<field>``.
+  equal), English month names (``March 15, 2024``, ``15 Mar 2024``, ``15-Mar-2024``,
+  ``March 15th, 2024``, with or without a weekday, RFC 2822). Missing -> ``missing_<field>``;
+  unparseable, a bad time or a weekday that is not the date's -> ``invalid_<field>``; a
+  calendar-impossible date (2024-02-30, or a UTC date outside 0001..9999) ->
+  ``impossible_<field>``; slashes with both parts in 1..12 and different -> ``ambiguous_<field>``.
   OrderDate < RegistrationDate -> ``order_before_registration``; ShippingDate < OrderDate ->
   ``shipped_before_order`` (never repaired: which date is wrong is unknown).
 - Row key: the HBase row key built from CustomerID, OrderDate and row_key (pipeline.hbase_codec)
@@ -399,6 +402,7 @@ def _vocabulary(name: str) -> Callable[[Any], tuple[int, int]]:
 
 _PRODUCT_INDEX = {p.product_id: i for i, p in enumerate(CATALOGUE)}
 _COUNTRY_NAMES = np.array(countries.COUNTRY_NAMES, dtype=object)
+_COUNTRY_REGIONS = np.array(countries.REGIONS, dtype=object)
 _CATALOGUE_PRICE = np.array([p.price for p in CATALOGUE], dtype=np.float64)
 _CATALOGUE_ID = np.array([p.product_id for p in CATALOGUE], dtype=object)
 _CATALOGUE_NAME = np.array([p.name for p in CATALOGUE], dtype=object)
@@ -730,6 +734,7 @@ def _checked_columns(checked: _Checked) -> dict[str, np.ndarray]:
         "CustomerID": checked.text["CustomerID"][passed],
         "Name": checked.text["Name"][passed],
         "Country": _COUNTRY_NAMES[checked.country[passed]],
+        "Region": _COUNTRY_REGIONS[checked.country[passed]],
         "Quantity": checked.quantity[passed],
         "ProductID": _CATALOGUE_ID[product],
         "ProductName": _CATALOGUE_NAME[product],

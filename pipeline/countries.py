@@ -302,3 +302,12 @@ def region_of(index: int) -> str:
 def sub_region_of(index: int) -> str:
     """The UN M49 sub-region of COUNTRY_NAMES[index] ("" for Antarctica)."""
     return SUB_REGIONS[_checked(index)]
+
+
+_REGION_BY_NAME: dict[str, str] = dict(zip(COUNTRY_NAMES, REGIONS, strict=True))
+
+
+def region_of_name(name: str) -> str:
+    """The region of a canonical country name (as the cleaner writes it); "Unknown" for a name
+    that is not one (data cleaned by an older rule set)."""
+    return _REGION_BY_NAME.get(name) or "Unknown"

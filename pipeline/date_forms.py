@@ -1,23 +1,28 @@
 """Dates in the forms shops write them: value -> (proleptic ordinal, value_status code).
 
-Accepted (whitespace runs count as one space; month names in English, any case, full, 3-letter or
-``Sept``, optionally followed by a dot):
+Accepted (whitespace runs count as one space; letters in any case; month names in English, full,
+3-letter or ``Sept``, optionally followed by a dot):
 
-- year first: ``2024-03-05``, ``2024/3/5``, ``2024.03.05``, compact ``20240305`` (8 digits);
-- ISO-8601 / RFC 3339 timestamps: the date, ``T`` or a space, ``hh:mm[:ss[.fff]]``, then
-  optionally a zone ``Z``, ``+hh:mm``, ``+hhmm`` or ``+hh``; ``2024-03-05T14:22:01Z``,
-  ``2024-03-05 14:22:01``, ``2024-03-05T00:00:00.000+02:00``;
+- year first: ``2024-03-05``, ``2024-3-5``, ``2024/03/05``, ``2024.03.05``, compact ``20240305``
+  (exactly 8 digits);
+- ISO-8601 / RFC 3339 timestamps: the ``-`` date, ``T`` or a space, ``hh:mm[:ss[.fff]]``, then
+  optionally a zone ``Z``, ``+hh:mm``, ``+hhmm`` or ``+hh`` (``UTC``/``GMT`` too):
+  ``2024-03-05T14:22:01Z``, ``2024-03-05 14:22:01``, ``2024-03-05T00:00:00.000+02:00``;
 - day first with dots: ``05.03.2024``;
 - slashes ``MM/DD/YYYY`` or ``DD/MM/YYYY`` only when the value decides it (one part > 12, or both
-  equal); both parts <= 12 and different -> AMBIGUOUS, never guessed;
+  equal); both parts in 1..12 and different -> AMBIGUOUS, never guessed;
 - month names: ``March 5, 2024``, ``Mar 5 2024``, ``5 March 2024``, ``5-Mar-2024``,
-  ``2024-Mar-05``, each optionally after a weekday (``Tue, 5 Mar 2024``), and RFC 2822 with a
-  time and zone (``Tue, 05 Mar 2024 14:22:01 +0000``, zones ``GMT``/``UTC``/``Z`` too).
+  ``2024-Mar-05``, the day also with its English suffix (``March 5th, 2024``, ``1st``, ``22nd``),
+  each optionally after a weekday (``Tue, 5 Mar 2024``, ``Tuesday, March 5, 2024``), and RFC 2822
+  with a time and zone (``Tue, 05 Mar 2024 14:22:01 +0000``, zones ``GMT``/``UTC``/``Z`` too).
+  A weekday must be the written date's weekday: ``Mon, 5 Mar 2024`` contradicts itself -> INVALID.
 
 The rule for times: the result is the calendar date **in UTC**. A timestamp with an offset is
 converted to UTC first (``2024-03-05T00:30:00+02:00`` is 2024-03-04); one without a zone is taken
 to be UTC already, so its own date is kept. A time or offset out of range (``25:00``, ``+24:00``)
-is INVALID; a date the calendar does not have (``2024-02-30``, ``20241305``) is IMPOSSIBLE.
+is INVALID; a date the calendar does not have (``2024-02-30``, ``20241305``, ``00/05/2024``, or a
+UTC date before 0001-01-01 or after 9999-12-31) is IMPOSSIBLE. Anything else (trailing text, a
+lone ``T``, 9 digits, an unknown month or weekday name, a wrong day suffix) is INVALID.
 """
 
 from __future__ import annotations
@@ -29,44 +34,57 @@ from typing import Any
 from pipeline.value_status import AMBIGUOUS, IMPOSSIBLE, INVALID, MISSING, OK, WRONG_TYPE
 
 _MONTH_NAMES: tuple[str, ...] = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
 MONTHS: dict[str, int] = {
     **{name: i for i, name in enumerate(_MONTH_NAMES, start=1)},
     **{name[:3]: i for i, name in enumerate(_MONTH_NAMES, start=1)},
     "sept": 9,
 }
-_WEEKDAYS = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,? "
+_WEEKDAY_NAMES: tuple[str, ...] = (
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+)  # fmt: skip
+WEEKDAYS: dict[str, int] = {  # name -> dt.date.weekday()
+    **{name: i for i, name in enumerate(_WEEKDAY_NAMES)},
+    **{name[:3]: i for i, name in enumerate(_WEEKDAY_NAMES)},
+    "tues": 1,
+    "thur": 3,
+    "thurs": 3,
+}
+_LAST_ORDINAL = dt.date.max.toordinal()
+_MINUTES_PER_DAY = 24 * 60
 
-_TIME = r"(\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?"
-_ZONE = r"(z|utc|gmt|[+-]\d{2}(?::?\d{2})?)?"
-_ISO = re.compile(
-    rf"(\d{{4}})-(\d{{1,2}})-(\d{{1,2}})(?:[t ]{_TIME} ?{_ZONE})?", re.ASCII | re.IGNORECASE
-)
-_NAMED = r"([a-z]+)\.?"
-_FORMATS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.ASCII | re.IGNORECASE), order)
-    for pattern, order in (
-        (r"(\d{4})/(\d{1,2})/(\d{1,2})", "ymd"),
-        (r"(\d{4})\.(\d{1,2})\.(\d{1,2})", "ymd"),
-        (r"(\d{4})(\d{2})(\d{2})", "ymd"),
-        (r"(\d{1,2})\.(\d{1,2})\.(\d{4})", "dmy"),
-        (r"(\d{1,2})/(\d{1,2})/(\d{4})", "slash"),
-        (rf"(?:{_WEEKDAYS})?{_NAMED} (\d{{1,2}}),? (\d{{4}})", "Mdy"),
-        (rf"(?:{_WEEKDAYS})?(\d{{1,2}}) {_NAMED},? (\d{{4}})(?: {_TIME} ?{_ZONE})?", "dMy"),
-        (rf"(?:{_WEEKDAYS})?(\d{{1,2}})-{_NAMED}-(\d{{4}})", "dMy"),
-        (rf"(\d{{4}})-{_NAMED}-(\d{{1,2}})", "yMd"),
+# Named groups: y m d (digits), mon (month name), sfx (day suffix), wd (weekday name),
+# h mi s (clock), z (zone); "a"/"b" are the two undecided parts of a slash date.
+_TIME = r"(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,]\d{1,9})?)?"
+_ZONE = r"(?P<z>z|utc|gmt|[+-]\d{2}(?::?\d{2})?)?"
+_CLOCK = rf"{_TIME} ?{_ZONE}"
+_WEEKDAY = r"(?:(?P<wd>[a-z]+)\.?(?:, ?| ))?"
+_MONTH = r"(?P<mon>[a-z]+)\.?"
+_NAMED_DAY = r"(?P<d>\d{1,2})(?P<sfx>st|nd|rd|th)?"
+_YEAR = r"(?P<y>\d{4})"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    # ASCII: \d is 0-9 only (int() would read other scripts' digits), IGNORECASE stays ASCII.
+    return re.compile(pattern, re.ASCII | re.IGNORECASE)
+
+
+# The common form first: ISO dates and timestamps.
+_ISO = _compile(rf"{_YEAR}-(?P<m>\d{{1,2}})-(?P<d>\d{{1,2}})(?:[t ]{_CLOCK})?")
+_SLASH = _compile(rf"(?P<a>\d{{1,2}})/(?P<b>\d{{1,2}})/{_YEAR}")
+_FORMATS: tuple[re.Pattern[str], ...] = tuple(
+    _compile(pattern)
+    for pattern in (
+        rf"{_YEAR}/(?P<m>\d{{1,2}})/(?P<d>\d{{1,2}})",
+        rf"{_YEAR}\.(?P<m>\d{{1,2}})\.(?P<d>\d{{1,2}})",
+        rf"{_YEAR}(?P<m>\d{{2}})(?P<d>\d{{2}})",
+        rf"(?P<d>\d{{1,2}})\.(?P<m>\d{{1,2}})\.{_YEAR}",
+        rf"{_WEEKDAY}{_MONTH} {_NAMED_DAY},? {_YEAR}",
+        rf"{_WEEKDAY}{_NAMED_DAY} {_MONTH},? {_YEAR}(?: {_CLOCK})?",
+        rf"{_WEEKDAY}(?P<d>\d{{1,2}})-{_MONTH}-{_YEAR}",
+        rf"{_YEAR}-{_MONTH}-(?P<d>\d{{1,2}})",
     )
 )
 
@@ -82,48 +100,69 @@ def parse_date(value: Any) -> tuple[int, int]:
         return -1, MISSING
     match = _ISO.fullmatch(text)
     if match is not None:
-        year, month, day, *clock = match.groups()
-        return _ordinal(int(year), int(month), int(day), *clock)
-    for pattern, order in _FORMATS:
+        return _read(match.groupdict())
+    match = _SLASH.fullmatch(text)
+    if match is not None:
+        return _read_slash(int(match["a"]), int(match["b"]), int(match["y"]))
+    for pattern in _FORMATS:
         match = pattern.fullmatch(text)
         if match is not None:
-            return _from_parts(order, match.groups())
+            return _read(match.groupdict())
     return -1, INVALID
 
 
-def _from_parts(order: str, parts: tuple[str | None, ...]) -> tuple[int, int]:
-    a, b, c, *clock = parts
-    assert a is not None and b is not None and c is not None  # noqa: S101 - the regex groups
-    if order == "ymd":
-        return _ordinal(int(a), int(b), int(c))
-    if order == "dmy":
-        return _ordinal(int(c), int(b), int(a))
-    if order == "slash":
-        first, second = int(a), int(b)
-        if first <= 12 and second <= 12 and first != second:
-            return -1, AMBIGUOUS
-        month, day = (first, second) if first <= 12 else (second, first)
-        return _ordinal(int(c), month, day)
-    name, day, year = {"Mdy": (a, b, c), "dMy": (b, a, c), "yMd": (b, c, a)}[order]
-    month = MONTHS.get(name.lower())
-    if month is None:
-        return -1, INVALID
-    return _ordinal(int(year), month, int(day), *clock)
+def _read_slash(first: int, second: int, year: int) -> tuple[int, int]:
+    if 1 <= first <= 12 and 1 <= second <= 12 and first != second:
+        return -1, AMBIGUOUS  # 03/05: March 5 or 3 May, never guessed
+    month, day = (first, second) if first <= 12 else (second, first)
+    return _utc_ordinal(year, month, day)
 
 
-def _ordinal(
+def _read(parts: dict[str, str | None]) -> tuple[int, int]:
+    month_text = parts.get("m")
+    if month_text is not None:
+        month = int(month_text)
+    else:
+        month = MONTHS.get((parts["mon"] or "").lower(), 0)
+        if not month:
+            return -1, INVALID
+    day = int(parts["d"] or 0)
+    suffix = parts.get("sfx")
+    if suffix is not None and suffix.lower() != _day_suffix(day):
+        return -1, INVALID  # 5rd
+    weekday_text = parts.get("wd")
+    weekday = None if weekday_text is None else WEEKDAYS.get(weekday_text.lower())
+    if weekday_text is not None and weekday is None:
+        return -1, INVALID  # Monkey, 5 Mar 2024
+    return _utc_ordinal(
+        int(parts["y"] or 0), month, day, weekday,
+        parts.get("h"), parts.get("mi"), parts.get("s"), parts.get("z"),
+    )  # fmt: skip
+
+
+def _day_suffix(day: int) -> str:
+    if 11 <= day % 100 <= 13:
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+
+
+def _utc_ordinal(
     year: int,
     month: int,
     day: int,
+    weekday: int | None = None,
     hour: str | None = None,
     minute: str | None = None,
     second: str | None = None,
     zone: str | None = None,
 ) -> tuple[int, int]:
+    """The written date (and clock, zone) -> the ordinal of its date in UTC, with a status."""
     try:
         date = dt.date(year, month, day)
     except ValueError:
         return -1, IMPOSSIBLE
+    if weekday is not None and weekday != date.weekday():
+        return -1, INVALID  # the weekday contradicts the date: which one is wrong is unknown
     if hour is None or minute is None:
         return date.toordinal(), OK
     if int(hour) > 23 or int(minute) > 59 or int(second or 0) > 60:  # 60: a leap second
@@ -132,8 +171,10 @@ def _ordinal(
     if offset is None:
         return -1, INVALID
     # Minutes since the date's midnight, in UTC: below 0 is the day before, 24 h on the day after.
-    utc = int(hour) * 60 + int(minute) - offset
-    return date.toordinal() + utc // (24 * 60), OK
+    ordinal = date.toordinal() + (int(hour) * 60 + int(minute) - offset) // _MINUTES_PER_DAY
+    if not 1 <= ordinal <= _LAST_ORDINAL:
+        return -1, IMPOSSIBLE  # the UTC date is before 0001-01-01 or after 9999-12-31
+    return ordinal, OK
 
 
 def _offset_minutes(zone: str | None) -> int | None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from expectations import read_suite
-from pipeline.countries import COUNTRY_NAMES
+from pipeline.countries import COUNTRY_NAMES, M49_REGIONS
 from pipeline.schema import (
     AGE_GROUPS,
     AGE_MAX,
@@ -196,6 +196,7 @@ def _parameters(engine: str, derived: dict[str, str]) -> dict[str, Any]:
         "AGE_MAX": AGE_MAX,
         "AGE_GROUPS": list(AGE_GROUPS),
         "COUNTRIES": list(COUNTRY_NAMES),
+        "REGIONS": [*M49_REGIONS, ""],  # "": Antarctica, in no M49 region
         "CATEGORIES": list(CATEGORIES),
         "CLEAN_COLUMNS": [*CLEAN_COLUMNS, *derived],
         "QUARANTINE_COLUMNS": list(QUARANTINE_COLUMNS),

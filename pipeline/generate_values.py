@@ -62,6 +62,19 @@ _AGE_CDF /= _AGE_CDF[-1]
 _COUNTRY_CDF = np.cumsum(1.0 / np.arange(1, len(COUNTRIES) + 1) ** 0.8)
 _COUNTRY_CDF /= _COUNTRY_CDF[-1]
 _COUNTRY = objects(COUNTRIES)
+# The UN M49 region of each country the generator draws, written out here rather than taken from
+# the cleaner's table (pipeline/country_regions.csv), so that the truth can catch an error in it.
+_TRUTH_REGIONS: dict[str, str] = {
+    "United States": "Americas", "United Kingdom": "Europe", "Germany": "Europe",
+    "France": "Europe", "Canada": "Americas", "Australia": "Oceania", "Japan": "Asia",
+    "India": "Asia", "Brazil": "Americas", "Mexico": "Americas", "Spain": "Europe",
+    "Italy": "Europe", "Netherlands": "Europe", "Sweden": "Europe", "Norway": "Europe",
+    "Poland": "Europe", "South Korea": "Asia", "China": "Asia", "Singapore": "Asia",
+    "South Africa": "Africa", "Nigeria": "Africa", "Argentina": "Americas", "Ireland": "Europe",
+    "New Zealand": "Oceania", "Switzerland": "Europe", "Turkey": "Asia", "Egypt": "Africa",
+    "Kenya": "Africa", "Portugal": "Europe", "Belgium": "Europe",
+}  # fmt: skip
+_REGION = objects([_TRUTH_REGIONS[c] for c in COUNTRIES])
 
 _N_QUANTITIES = len(QUANTITY_WEIGHTS)
 PRODUCT_ID = objects(p.product_id for p in CATALOGUE)
@@ -232,6 +245,7 @@ class Customers:
     age: np.ndarray  # int32
     age_group: np.ndarray  # object
     country: np.ndarray  # object
+    region: np.ndarray  # object
     registered: np.ndarray  # int64 day offset (DAY_DATE / DAY_TEXT index)
     address: np.ndarray  # object
     head: np.ndarray  # object: line text from the row_key's closing quote to the OrderDate value
@@ -282,6 +296,7 @@ def customers(seed: int) -> Customers:
         age=age.astype(np.int32),
         age_group=truth_age_groups(age),
         country=_COUNTRY[country],
+        region=_REGION[country],
         registered=registered,
         address=objects(address),
         head=objects(head),
@@ -376,6 +391,7 @@ def truth_frame(draws: Draws, errors: np.ndarray, error_fields: np.ndarray) -> p
         "Name": (cust.name, c),
         "AgeGroup": (cust.age_group, c),
         "Country": (cust.country, c),
+        "Region": (cust.region, c),
         "RegistrationDate": (DAY_DATE, cust.registered[c]),
         "OrderDate": (DAY_DATE, draws.ordered),
         "ProductID": (PRODUCT_ID, p),

@@ -34,6 +34,7 @@ CLEAN_TYPES: dict[str, str] = {
     "Age": "INT",
     "AgeGroup": "STRING",
     "Country": "STRING",
+    "Region": "STRING",
     "RegistrationDate": "DATE",
     "OrderDate": "DATE",
     "Quantity": "INT",
@@ -58,7 +59,9 @@ QUARANTINE_DDL: str = ", ".join(f"`{c}` STRING" for c in QUARANTINE_COLUMNS)
 
 # HBase table customer_orders: column family -> qualifiers (the clean columns, row_key included).
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "customer": ("CustomerID", "Name", "Age", "AgeGroup", "Country", "RegistrationDate"),
+    "customer": (
+        "CustomerID", "Name", "Age", "AgeGroup", "Country", "Region", "RegistrationDate"
+    ),
     "order": ("row_key", "OrderDate", "Quantity", "TotalAmount", "TotalAmountNormalized"),
     "product": ("ProductID", "ProductName", "Category", "Price"),
     "shipment": ("ShippingAddress", "ShippingDate"),

@@ -21,7 +21,10 @@ from pipeline.manifest import Manifest, reconcile
 
 pytestmark = pytest.mark.e2e
 ROWS = 20_000
-CHARTS = ("monthly_sales", "sales_by_country", "age_groups", "age_distribution", "top_products")
+CHARTS = (
+    "monthly_sales", "sales_by_country", "sales_by_region", "age_groups", "age_distribution",
+    "top_products",
+)
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ def order(customer_id: str, row_key: str, day: int, quantity: int = 1) -> dict[s
         "Age": 30,
         "AgeGroup": "25-34",
         "Country": "Germany",
+        "Region": "Europe",
         "RegistrationDate": dt.date(2023, 1, 1),
         "OrderDate": dt.date(2024, 2, day),
         "Quantity": quantity,

@@ -28,6 +28,7 @@ def clean_row(i: int) -> dict[str, object]:
         "Age": 30 + i % 7,
         "AgeGroup": "25-34" if i % 7 < 5 else "35-44",
         "Country": "Germany",
+        "Region": "Europe",
         "RegistrationDate": dt.date(2023, 1, 1 + i % 28),
         "OrderDate": dt.date(2024, 2, 1 + i % 28),
         "Quantity": 1 + i % 3,

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from pipeline.countries import region_of_name
 from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS, CLEAN_TYPES
 
 # Values with an apostrophe, an ampersand and non-ASCII letters, so escaping is exercised.
@@ -64,6 +65,7 @@ def clean_orders(rows: int = 2_000, seed: int = 7) -> pd.DataFrame:
                 "Age": int(ages[c]),
                 "AgeGroup": age_group(int(ages[c])),
                 "Country": COUNTRIES[homes[c]],
+                "Region": region_of_name(COUNTRIES[homes[c]]),
                 "RegistrationDate": dt.date(2022, 1, 1) + dt.timedelta(days=int(registered[c])),
                 "OrderDate": order_day,
                 "Quantity": int(quantity[i]),

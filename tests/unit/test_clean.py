@@ -95,6 +95,7 @@ def test_a_valid_record_becomes_one_typed_clean_row() -> None:
             "Age": np.array([36], dtype=np.int32),
             "AgeGroup": ["35-44"],
             "Country": ["United Kingdom"],
+            "Region": ["Europe"],
             "RegistrationDate": [dt.date(2023, 1, 10)],
             "OrderDate": [dt.date(2024, 3, 15)],
             "Quantity": np.array([2], dtype=np.int32),

@@ -46,6 +46,7 @@ from dashboard.filters import (
 )
 from dashboard.sources import normalize
 from pipeline import aggregate, hbase_codec
+from pipeline.countries import region_of_name
 from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS
 
 pytestmark = pytest.mark.unit
@@ -159,6 +160,7 @@ def test_country_filter_reduces_revenue_to_the_pandas_value(
     assert only["kpis"]["revenue"] < everything["kpis"]["revenue"]
     assert only["kpis"]["orders"] == int((raw_orders["Country"] == country).sum())
     assert only["charts"]["sales_by_country"]["countries"] == [country]
+    assert only["charts"]["sales_by_region"]["regions"] == [region_of_name(country)]
     assert only["filters"] == {"country": country}
 
 
@@ -668,6 +670,12 @@ def test_chart_totals_add_up_to_revenue(snapshot, frame) -> None:
     monthly = figures.monthly_sales(selected.cube)
     assert sum(sum(s["sales"]) for s in monthly["series"]) == pytest.approx(revenue)
     assert sum(figures.sales_by_country(selected.cube)["sales"]) == pytest.approx(revenue)
+    by_region = figures.sales_by_region(selected.cube)
+    assert sum(by_region["sales"]) == pytest.approx(revenue)
+    expected = frame.assign(Region=[region_of_name(c) for c in frame["Country"]])
+    totals = expected.groupby("Region")["TotalAmount"].sum().round(2)
+    assert dict(zip(by_region["regions"], by_region["sales"], strict=True)) == totals.to_dict()
+    assert by_region["sales"] == sorted(by_region["sales"], reverse=True)
     groups = figures.age_groups(selected.cube)
     assert groups["age_groups"] == list(AGE_GROUPS)
     assert sum(groups["sales"]) == pytest.approx(revenue)

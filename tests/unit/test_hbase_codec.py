@@ -35,6 +35,7 @@ CLEAN_ROWS = st.fixed_dictionaries(
         "Age": st.integers(18, 100),
         "AgeGroup": st.sampled_from(AGE_GROUPS),
         "Country": TEXT,
+        "Region": TEXT,
         "RegistrationDate": DATES,
         "OrderDate": DATES,
         "Quantity": st.integers(1, 1000),

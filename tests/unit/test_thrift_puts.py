@@ -107,6 +107,7 @@ def frame(n: int) -> pd.DataFrame:
             "Age": 30,
             "AgeGroup": "25-34",
             "Country": "Germany",
+            "Region": "Europe",
             "RegistrationDate": dt.date(2023, 1, 1),
             "OrderDate": dt.date(2024, 2, 1),
             "Quantity": 2,
