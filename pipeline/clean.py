@@ -92,7 +92,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from pipeline import countries, hbase_codec
 from pipeline.date_forms import parse_date
-from pipeline.number_forms import canonical_id, parse_number
+from pipeline.number_forms import canonical_id, parse_number, stripped_text
 from pipeline.schema import (
     AGE_GROUPS,
     AGE_MAX,
@@ -316,15 +316,7 @@ def _text(value: Any) -> tuple[str | None, int]:
         return None, MISSING
     if type(value) is not str:
         return None, WRONG_TYPE
-    text = value.strip()
-    if not text:
-        return None, MISSING
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return None, INVALID
-    return text, OK
+    return stripped_text(value)
 
 
 def _number(value: Any) -> tuple[float, int]:

@@ -149,21 +149,26 @@ def _grouped(body: str) -> tuple[str | None, int]:
     return (f"{digits}.{groups[-1]}" if decimal else digits), OK
 
 
+def stripped_text(value: str) -> tuple[str | None, int]:
+    """Text without surrounding whitespace; blank: MISSING; lone surrogates: INVALID."""
+    text = value.strip()
+    if not text:
+        return None, MISSING
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None, INVALID
+    return text, OK
+
+
 def canonical_id(value: Any) -> tuple[str | None, int]:
     """An ID as text: stripped text, or a whole JSON number within +-2**53 as decimal text."""
     if value is None:
         return None, MISSING
     kind = type(value)
     if kind is str:
-        text = value.strip()
-        if not text:
-            return None, MISSING
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                return None, INVALID
-        return text, OK
+        return stripped_text(value)
     if kind is int:
         return (str(value), OK) if -ID_LIMIT <= value <= ID_LIMIT else (None, INVALID)
     if kind is float:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
+from csv_orders import csv_shaped, write_csv
 from pandas.testing import assert_frame_equal
 
 from pipeline.cli import main
@@ -16,45 +14,6 @@ from pipeline.generate import generate_orders
 from pipeline.schema import FIELDS
 
 pytestmark = pytest.mark.integration
-
-NUMBER_FIELDS = ("Age", "Quantity", "TotalAmount", "Price")
-
-
-def csv_shaped(lines: list[str]) -> list[str]:
-    """The lines a CSV can hold as they are: JSON objects of text and nulls, with numbers only in
-    the number fields (lists, booleans, numbers in text or date fields and lines that are not
-    objects have no CSV form that means the same)."""
-
-    def fits(field: str, value: Any) -> bool:
-        if value is None or isinstance(value, str):
-            return True
-        number = type(value) in (int, float) and value == value and abs(value) < 1e15
-        return number and field in NUMBER_FIELDS
-
-    kept = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and all(fits(f, record.get(f)) for f in FIELDS):
-            kept.append(line)
-    return kept
-
-
-def write_csv(lines: list[str], path: Path, columns: list[str]) -> Path:
-    """Records as CSV (columns in the given order, `;`, BOM): text as it is, null empty."""
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.DictWriter(out, columns, delimiter=";", extrasaction="ignore")
-        writer.writeheader()
-        for line in lines:
-            record = json.loads(line)
-            writer.writerow(
-                {f: "" if v is None else v if isinstance(v, str) else json.dumps(v)
-                 for f, v in record.items()}
-            )  # fmt: skip
-    return path
-
 
 def cleaned(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     clean = pd.read_parquet(folder / "clean")
@@ -71,7 +30,9 @@ def test_pipeline_clean_reads_a_csv_like_the_json_lines_of_the_same_orders(
     lines = csv_shaped(generate_orders(3_000, seed=17, error_rate=0.3).lines)
     jsonl = tmp_path / "orders.jsonl"
     jsonl.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    source = write_csv(lines, tmp_path / "orders.csv", sorted(FIELDS))
+    source = write_csv(
+        lines, tmp_path / "orders.csv", sorted(FIELDS), delimiter=";", encoding="utf-8-sig"
+    )
 
     assert main(["clean", "--input", str(jsonl), "--output", str(tmp_path / "from_json")]) == 0
     from_json = capsys.readouterr().out

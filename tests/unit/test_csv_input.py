@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from csv_orders import csv_shaped, write_csv
 from hypothesis import given
 from pandas.testing import assert_frame_equal
 from strategies import clean_batches
@@ -254,44 +255,3 @@ def test_messy_generated_orders_as_csv_clean_like_their_json_lines(tmp_path: Pat
     reasons = ["row_key", "reason"]
     assert_frame_equal(from_csv.quarantine[reasons], from_json.quarantine[reasons])
     assert from_csv.duplicates == from_json.duplicates > 0
-
-
-NUMBER_FIELDS = ("Age", "Quantity", "TotalAmount", "Price")
-
-
-def csv_shaped(lines: list[str]) -> list[str]:
-    """The lines a CSV can hold as they are: JSON objects of text and nulls, numbers in the
-    number fields (a list, a boolean, a number in a text or date field, or a line that is not an
-    object has no CSV form that means the same)."""
-
-    def fits(field: str, value: Any) -> bool:
-        if value is None or isinstance(value, str):
-            return True
-        number = type(value) in (int, float) and value == value and abs(value) < 1e15
-        return number and field in NUMBER_FIELDS
-
-    kept = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and all(fits(f, record.get(f)) for f in FIELDS):
-            kept.append(line)
-    return kept
-
-
-def write_csv(lines: list[str], path: Path) -> None:
-    """JSON-object lines as CSV records: text as it is, numbers as JSON writes them, null empty."""
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        for line in lines:
-            record = json.loads(line)
-            writer.writerow({f: cell(record.get(f)) for f in FIELDS})
-
-
-def cell(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value)
