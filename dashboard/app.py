@@ -20,7 +20,7 @@ import plotly
 import plotly.offline
 from flask import Blueprint, Flask, current_app, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, NotFound, SecurityError
 from werkzeug.serving import make_server
 
 from dashboard import figures, health
@@ -50,6 +50,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "CONTENT_SECURITY_POLICY": DEFAULT_CSP,
     "VIEW_CACHE_SIZE": 256,
     "DATA_DOCS_DIR": None,
+    # Requests must name this machine: a page elsewhere that points its own host name at
+    # 127.0.0.1 (DNS rebinding) gets a 400 instead of customer data. `serve` adds its bind host.
+    "TRUSTED_HOSTS": ["127.0.0.1", "localhost"],
 }
 
 overview = Blueprint("overview", __name__)
@@ -72,6 +75,7 @@ def create_app(source: DashboardSource, config: Mapping[str, Any] | None = None)
         app.register_blueprint(blueprint)
     app.add_url_rule(PLOTLY_JS_URL, "plotly_js", plotly_js)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(SecurityError, untrusted_host)
     app.register_error_handler(SourceError, source_error)
     app.after_request(security_headers)
     return app
@@ -84,7 +88,9 @@ def serve(
     config: Mapping[str, Any] | None = None,
 ) -> None:
     """Run the dashboard on Werkzeug's threaded server, bound to localhost unless told otherwise."""
-    server = make_server(host, port, create_app(source, config), threaded=True)
+    hosts = [*DEFAULT_CONFIG["TRUSTED_HOSTS"], host]
+    server = make_server(host, port, create_app(source, {"TRUSTED_HOSTS": hosts, **(config or {})}),
+                         threaded=True)  # fmt: skip
     try:
         server.serve_forever()
     finally:
@@ -227,10 +233,11 @@ def health_json() -> ResponseReturnValue:
     try:
         snapshot = source.aggregates()
     except SourceError as exc:
-        return {"status": "unavailable", "source": source.describe(), "error": str(exc)}, 503
+        # The reason (endpoints, paths) goes to the log, not to whoever asks.
+        current_app.logger.error("health: data source failed: %s", exc)
+        return {"status": "unavailable"}, 503
     return {
         "status": "ok",
-        "source": source.describe(),
         "rows": snapshot.orders,
         "run_id": snapshot.run_id,
     }
@@ -265,6 +272,12 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
     if _wants_json():
         return {"error": error.name, "message": error.description}, status
     return render_template("error.html", error=error), status
+
+
+def untrusted_host(error: SecurityError) -> ResponseReturnValue:
+    """A Host outside TRUSTED_HOSTS: plain text, since no URL can be built for that host."""
+    return current_app.response_class("Bad Request: untrusted Host header\n", 400,
+                                      mimetype="text/plain")  # fmt: skip
 
 
 def source_error(error: SourceError) -> ResponseReturnValue:
