@@ -798,22 +798,3 @@ def _as_text(value: Any) -> str | None:
         return json.dumps(value, ensure_ascii=False, allow_nan=True)
     except (TypeError, ValueError, RecursionError):
         return _safe_text(repr(value))
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    return value.isoformat() if isinstance(value, dt.date) else value
-
-
-def to_lines(clean: pd.DataFrame) -> pd.Series:
-    """Clean rows back in the raw record contract (one JSON object per line), e.g. to re-clean."""
-    records = clean[list(FIELDS)].to_dict("records")
-    lines = [
-        json.dumps(
-            {k: _json_value(v) for k, v in r.items()},
-            ensure_ascii=False,
-        )
-        for r in records
-    ]
-    return pd.Series(lines, dtype=object)

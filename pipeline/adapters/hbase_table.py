@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import happybase
 import Hbase_thrift  # happybase's Thrift module, loaded by `import happybase`
@@ -202,11 +202,6 @@ def put_frame(
     return len(frame)
 
 
-def put_records(host: str, port: int, table: str, records: Iterable[Mapping[str, Any]]) -> int:
-    frame = pd.DataFrame.from_records(list(records))
-    return put_frame(lambda: connect(host, port), table, frame)
-
-
 def _run_filter(run_id: str, operator: str, filter_if_missing: bool) -> bytes:
     """Compares the newest `order:_run` only (latestVersionOnly), so a row rewritten by a later
     run belongs to that run even while older versions are kept."""
@@ -270,11 +265,3 @@ def delete_rows_not_of_run(host: str, port: int, table: str, run_id: str) -> int
         return deleted
     finally:
         link.close()
-
-
-def read_record(host: str, port: int, table: str, key: bytes) -> dict[str, Any]:
-    return hbase_codec.decode(
-        _with_retries(
-            host, port, f"reading {table} row {key[:200]!r}", lambda c: c.table(table).row(key)
-        )
-    )

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+from hbase_rows import read_record
 
 from dashboard.app import create_app
 from dashboard.sources import AggregateSource
@@ -72,7 +73,7 @@ def test_rows_read_back_from_hbase_equal_what_was_generated(exact_run) -> None:
     span = stats["total_max"] - stats["total_min"]
     for row_key in truth.index[[0, 1, 4_321, 12_345, ROWS - 1]]:
         expected = truth.loc[row_key, list(CLEAN_COLUMNS)].to_dict()
-        got = hbase_table.read_record(
+        got = read_record(
             settings.thrift_host,
             settings.thrift_port,
             settings.hbase_table,

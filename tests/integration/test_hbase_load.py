@@ -9,6 +9,7 @@ from pathlib import Path
 
 import happybase
 import pytest
+from hbase_rows import put_records, read_record
 
 from dashboard.sources import HBaseSource
 from pipeline import hbase_codec
@@ -67,7 +68,7 @@ def test_load_writes_every_row_and_a_rerun_changes_nothing(spark, settings: Sett
 
     for row in (rows[0], rows[1_234], rows[-1]):
         key = hbase_codec.row_key_of(row)
-        got = hbase_table.read_record(
+        got = read_record(
             settings.thrift_host, settings.thrift_port, settings.hbase_table, key
         )
         assert got == row
@@ -98,7 +99,7 @@ def test_dashboard_source_reads_the_table_and_a_customer_by_prefix(
 ) -> None:
     rows = [clean_row(i) for i in range(700)]
     hbase_table.ensure_table(settings.thrift_host, settings.thrift_port, settings.hbase_table)
-    hbase_table.put_records(settings.thrift_host, settings.thrift_port, settings.hbase_table, rows)
+    put_records(settings.thrift_host, settings.thrift_port, settings.hbase_table, rows)
 
     source = HBaseSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
     frame = source.orders()

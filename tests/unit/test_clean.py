@@ -25,7 +25,6 @@ from pipeline.clean import (
     fill_age,
     parse_lines,
     stat_inputs,
-    to_lines,
 )
 from pipeline.countries import COUNTRY_NAMES, normalise
 from pipeline.schema import (
@@ -408,6 +407,20 @@ def test_every_line_is_clean_or_quarantined_as_text_with_a_reason_or_a_counted_d
 @given(ANY_BATCHES)
 def test_clean_rows_satisfy_every_schema_invariant(lines: list[str]) -> None:
     assert_schema_invariants(clean_lines(lines).clean)
+
+
+def to_lines(clean: pd.DataFrame) -> list[str]:
+    """Clean rows back in the raw record contract (one JSON object per line), to re-clean."""
+
+    def value(v: object) -> object:
+        if isinstance(v, dt.datetime):
+            return v.date().isoformat()
+        return v.isoformat() if isinstance(v, dt.date) else v
+
+    return [
+        json.dumps({f: value(v) for f, v in r.items()}, ensure_ascii=False)
+        for r in clean[list(FIELDS)].to_dict("records")
+    ]
 
 
 @given(ANY_BATCHES)
