@@ -41,9 +41,12 @@ Rules, field by field (what cannot be repaired with confidence is quarantined, n
 - Region: the UN M49 region of the Country (Africa, Americas, Asia, Europe, Oceania; "" for
   Antarctica), from pipeline/country_regions.csv.
 - Category / ProductName: case and whitespace are normalised; a value within one edit
-  (two for values of 8+ characters) of exactly one vocabulary entry, and at most half as far as the
-  runner-up, is mapped to it; else ``unknown_<field>``.
-- Product: ProductID and ProductName must name the same catalogue product (``product_mismatch``);
+  (two for values of 8+ characters) of exactly one vocabulary entry (the catalogue's categories /
+  product names), and at most half as far as the runner-up, is mapped to it; else
+  ``unknown_<field>``.
+- Product: resolved against a catalogue (pipeline.catalogue.Catalogue: schema.CATALOGUE unless
+  the caller passes another shop's, e.g. read from a CSV or Parquet file). ProductID (compared
+  case-insensitively) and ProductName must name the same catalogue product (``product_mismatch``);
   either one alone is enough and the other is restored. Unknown id -> ``unknown_product_id``;
   neither -> ``missing_product``. Category: missing -> the product's; different ->
   ``category_mismatch``. Price: missing or not positive -> the catalogue price; a positive price
@@ -75,30 +78,25 @@ country, product, category, price, quantity, dates, date order).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import math
 import operator
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
 
 from pipeline import countries, hbase_codec
+from pipeline.catalogue import Catalogue
 from pipeline.date_forms import parse_date
 from pipeline.number_forms import canonical_id, parse_number, stripped_text
 from pipeline.schema import (
     AGE_GROUPS,
     AGE_MAX,
     AGE_MIN,
-    CATALOGUE,
-    CATEGORIES,
     CLEAN_COLUMNS,
     CLEAN_TYPES,
     FIELDS,
@@ -342,64 +340,23 @@ def _positive(value: Any) -> tuple[float, int]:
 
 
 # --------------------------------------------------------------------------------------------
-# Vocabularies: exact match after normalisation, else a confident fuzzy match, cached per value.
+# Vocabularies: exact match after normalisation, else a confident fuzzy match, cached per value
+# and catalogue (pipeline.catalogue).
 
 
-def _normalise(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-_VOCABULARIES: dict[str, tuple[str, ...]] = {
-    "Category": CATEGORIES,
-    "ProductName": tuple(p.name for p in CATALOGUE),
-}
-_VOCAB_KEYS: dict[str, tuple[str, ...]] = {
-    name: tuple(_normalise(v) for v in values) for name, values in _VOCABULARIES.items()
-}
-_VOCAB_EXACT: dict[str, dict[str, int]] = {
-    name: {k: i for i, k in enumerate(keys)} for name, keys in _VOCAB_KEYS.items()
-}
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def match_vocabulary(vocabulary: str, text: str) -> int:
-    """Index of the entry `text` confidently denotes in a vocabulary, or -1.
-
-    Confident: within one edit (two for 8+ characters) and at most half as far as the runner-up.
-    """
-    key = _normalise(text)
-    hit = _VOCAB_EXACT[vocabulary].get(key)
-    if hit is not None:
-        return hit
-    limit = 1 if len(key) < 8 else 2
-    best = process.extract(
-        key, _VOCAB_KEYS[vocabulary], scorer=DamerauLevenshtein.distance, limit=2
-    )
-    if not best or best[0][1] > limit:
-        return -1
-    runner_up = best[1][1] if len(best) > 1 else math.inf
-    return best[0][2] if runner_up >= 2 * best[0][1] else -1
-
-
-def _vocabulary(name: str) -> Callable[[Any], tuple[int, int]]:
+def _vocabulary(match: Callable[[str], int]) -> Callable[[Any], tuple[int, int]]:
     def convert(value: Any) -> tuple[int, int]:
         text, status = _text(value)
         if status != OK:
             return -1, status
-        index = match_vocabulary(name, text)
+        index = match(text)
         return (index, OK) if index >= 0 else (-1, INVALID)
 
     return convert
 
 
-_PRODUCT_INDEX = {p.product_id: i for i, p in enumerate(CATALOGUE)}
 _COUNTRY_NAMES = np.array(countries.COUNTRY_NAMES, dtype=object)
 _COUNTRY_REGIONS = np.array(countries.REGIONS, dtype=object)
-_CATALOGUE_PRICE = np.array([p.price for p in CATALOGUE], dtype=np.float64)
-_CATALOGUE_ID = np.array([p.product_id for p in CATALOGUE], dtype=object)
-_CATALOGUE_NAME = np.array([p.name for p in CATALOGUE], dtype=object)
-_CATALOGUE_CATEGORY_NAME = np.array([p.category for p in CATALOGUE], dtype=object)
-_CATALOGUE_CATEGORY = np.array([CATEGORIES.index(p.category) for p in CATALOGUE], dtype=np.intp)
 
 
 def _country(value: Any) -> tuple[int, int]:
@@ -409,12 +366,15 @@ def _country(value: Any) -> tuple[int, int]:
     return countries.canonical_country(text)
 
 
-def _product_id(value: Any) -> tuple[int, int]:
-    text, status = canonical_id(value)
-    if status != OK:
-        return -1, status
-    index = _PRODUCT_INDEX.get(text.upper())
-    return (index, OK) if index is not None else (-1, INVALID)
+def _product_id(catalogue: Catalogue) -> Callable[[Any], tuple[int, int]]:
+    def convert(value: Any) -> tuple[int, int]:
+        text, status = canonical_id(value)
+        if status != OK:
+            return -1, status
+        index = catalogue.product_of_id(text)
+        return (index, OK) if index >= 0 else (-1, INVALID)
+
+    return convert
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,7 +400,8 @@ class _Checked:
     text: dict[str, np.ndarray]
     age: np.ndarray  # float, NaN where missing or invalid
     country: np.ndarray
-    product: np.ndarray
+    product: np.ndarray  # index into catalogue
+    catalogue: Catalogue
     quantity: np.ndarray
     total: np.ndarray  # round(Quantity * Price, 2), NaN where unknown
     dates: dict[str, np.ndarray]  # proleptic ordinals
@@ -471,7 +432,9 @@ def _columns_of(raw: pd.DataFrame) -> dict[str, np.ndarray]:
     return {c: raw[c].to_numpy(dtype=object) for c in _RAW_COLUMNS}
 
 
-def _check(columns: dict[str, np.ndarray]) -> _Checked:
+def _check(columns: dict[str, np.ndarray], catalogue: Catalogue | None = None) -> _Checked:
+    if catalogue is None:
+        catalogue = Catalogue.default()
     n = len(columns["raw"])
     reasons = _Reasons(n)
     parse_error = columns["parse_error"]
@@ -494,9 +457,9 @@ def _check(columns: dict[str, np.ndarray]) -> _Checked:
     total_raw = convert("TotalAmount", _positive, np.float64)
     price_raw = convert("Price", _positive, np.float64)
     country = convert("Country", _country, np.intp)
-    category = convert("Category", _vocabulary("Category"), np.intp)
-    by_name = convert("ProductName", _vocabulary("ProductName"), np.intp)
-    by_id = convert("ProductID", _product_id, np.intp)
+    category = convert("Category", _vocabulary(catalogue.match_category), np.intp)
+    by_name = convert("ProductName", _vocabulary(catalogue.match_name), np.intp)
+    by_id = convert("ProductID", _product_id(catalogue), np.intp)
     dates = {f: convert(f, parse_date, np.int64) for f in DATE_FIELDS}
 
     # Structural problems first: row_key, then any field of the wrong JSON type.
@@ -510,7 +473,9 @@ def _check(columns: dict[str, np.ndarray]) -> _Checked:
     reasons.flag(status["Country"] == INVALID, "unknown_country")
     reasons.flag(status["Country"] == AMBIGUOUS, "ambiguous_country")
 
-    product, price = _resolve_product(status, by_id, by_name, category, price_raw, reasons)
+    product, price = _resolve_product(
+        status, by_id, by_name, category, price_raw, reasons, catalogue
+    )
     quantity = _resolve_quantity(status, quantity, total_raw, price, reasons)
     total = np.round(quantity * price, 2)
     _check_dates(status, dates, reasons)
@@ -525,6 +490,7 @@ def _check(columns: dict[str, np.ndarray]) -> _Checked:
         age=age,
         country=country,
         product=product,
+        catalogue=catalogue,
         quantity=quantity,
         total=np.where(passed, total, np.nan),
         dates=dates,
@@ -561,6 +527,7 @@ def _resolve_product(
     category: np.ndarray,
     price_raw: np.ndarray,
     reasons: _Reasons,
+    catalogue: Catalogue,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Catalogue index and price per row: id and name must agree; either alone identifies it."""
     has_id, has_name = status["ProductID"] == OK, status["ProductName"] == OK
@@ -572,8 +539,9 @@ def _resolve_product(
     product = np.where(has_id, by_id, np.where(known, by_name, 0))
     reasons.flag(status["Category"] == INVALID, "unknown_category")
     given_category = known & (status["Category"] == OK)
-    reasons.flag(given_category & (category != _CATALOGUE_CATEGORY[product]), "category_mismatch")
-    price = _CATALOGUE_PRICE[product]
+    mismatch = category != catalogue.category_array[product]
+    reasons.flag(given_category & mismatch, "category_mismatch")
+    price = catalogue.price_array[product]
     reasons.flag(known & (status["Price"] == AMBIGUOUS), "ambiguous_price")
     given_price = known & (status["Price"] == OK)
     reasons.flag(given_price & ~(np.abs(price_raw - price) < 0.005), "price_mismatch")
@@ -619,12 +587,12 @@ def _check_dates(status: _Statuses, dates: dict[str, np.ndarray], reasons: _Reas
 # Statistics
 
 
-def stat_inputs(raw: pd.DataFrame) -> pd.DataFrame:
+def stat_inputs(raw: pd.DataFrame, *, catalogue: Catalogue | None = None) -> pd.DataFrame:
     """Age (valid ages, else NaN) and TotalAmount (as kept by the cleaner; NaN if quarantined).
 
     Spark aggregates these per partition (median Age, min/max TotalAmount) with the same rules.
     """
-    return _stat_frame(_check(_columns_of(raw)))
+    return _stat_frame(_check(_columns_of(raw), catalogue))
 
 
 def _stat_frame(checked: _Checked) -> pd.DataFrame:
@@ -664,14 +632,27 @@ def normalise_totals(totals: Any, stats: CleanStats) -> np.ndarray:
 # Cleaning
 
 
-def clean_batch(raw: pd.DataFrame, stats: CleanStats) -> CleanResult:
-    """Apply the rule set to a parsed batch (output of parse_lines) with global statistics."""
-    return _assemble(_check(_columns_of(raw)), stats)
+def clean_batch(
+    raw: pd.DataFrame, stats: CleanStats, *, catalogue: Catalogue | None = None
+) -> CleanResult:
+    """Apply the rule set to a parsed batch (output of parse_lines) with global statistics.
+
+    Products resolve against `catalogue` (default: Catalogue.default(), schema.CATALOGUE).
+    """
+    return _assemble(_check(_columns_of(raw), catalogue), stats)
 
 
-def clean_lines(lines: pd.Series | Iterable[Any], stats: CleanStats | None = None) -> CleanResult:
-    """Parse, compute the statistics from this batch when none are given, and clean."""
-    checked = _check(_parse_columns(lines))
+def clean_lines(
+    lines: pd.Series | Iterable[Any],
+    stats: CleanStats | None = None,
+    *,
+    catalogue: Catalogue | None = None,
+) -> CleanResult:
+    """Parse, compute the statistics from this batch when none are given, and clean.
+
+    Products resolve against `catalogue` (default: Catalogue.default(), schema.CATALOGUE).
+    """
+    checked = _check(_parse_columns(lines), catalogue)
     if stats is None:
         stats = _stats(checked.age, checked.total)
     return _assemble(checked, stats)
@@ -693,16 +674,19 @@ CHECKED_TYPES: dict[str, str] = {
 }
 
 
-def check_lines(lines: pd.Series | Iterable[Any]) -> pd.DataFrame:
+def check_lines(
+    lines: pd.Series | Iterable[Any], *, catalogue: Catalogue | None = None
+) -> pd.DataFrame:
     """Every rule that needs neither the global statistics nor other lines: one row per line.
 
     A passing row (null `reason`) has its clean values but those fill_stats gives; a rejected row
     has `reason`, its fields as text (QUARANTINE_TEXT) and `raw`. Age and TotalAmount are every
     row's stat_inputs. The Spark job runs this once per batch, so each line is parsed once; it then
-    drops repeated row_keys and fills the statistics' columns across all batches.
+    drops repeated row_keys and fills the statistics' columns across all batches. Products
+    resolve against `catalogue` (default: Catalogue.default(), schema.CATALOGUE).
     """
     return pd.DataFrame(
-        _checked_columns(_check(_parse_columns(lines))), columns=list(CHECKED_TYPES)
+        _checked_columns(_check(_parse_columns(lines), catalogue)), columns=list(CHECKED_TYPES)
     )
 
 
@@ -721,6 +705,7 @@ def _checked_columns(checked: _Checked) -> dict[str, np.ndarray]:
     passed = checked.passed
     rejected = ~passed
     product = checked.product[passed]
+    catalogue = checked.catalogue
     clean: dict[str, np.ndarray] = {
         "row_key": checked.text["row_key"][passed],
         "CustomerID": checked.text["CustomerID"][passed],
@@ -728,10 +713,10 @@ def _checked_columns(checked: _Checked) -> dict[str, np.ndarray]:
         "Country": _COUNTRY_NAMES[checked.country[passed]],
         "Region": _COUNTRY_REGIONS[checked.country[passed]],
         "Quantity": checked.quantity[passed],
-        "ProductID": _CATALOGUE_ID[product],
-        "ProductName": _CATALOGUE_NAME[product],
-        "Category": _CATALOGUE_CATEGORY_NAME[product],
-        "Price": _CATALOGUE_PRICE[product],
+        "ProductID": catalogue.id_array[product],
+        "ProductName": catalogue.name_array[product],
+        "Category": catalogue.category_name_array[product],
+        "Price": catalogue.price_array[product],
         "ShippingAddress": checked.text["ShippingAddress"][passed],
         **{f: _dates(checked.dates[f][passed]) for f in DATE_FIELDS},
     }

@@ -30,6 +30,23 @@ def _rate(text: str) -> float:
     return value
 
 
+def _catalogue_file(text: str) -> str:
+    """A product catalogue file (CSV or Parquet), checked now: its absolute path."""
+    from pipeline.catalogue import Catalogue
+
+    path = Path(text).resolve()
+    try:
+        Catalogue.read(path)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return str(path)
+
+
+def _catalogue(args: argparse.Namespace) -> dict[str, str]:
+    """Settings overrides for --catalogue (none without it: PIPELINE_CATALOGUE or built-in)."""
+    return {"catalogue_path": args.catalogue} if args.catalogue else {}
+
+
 def _print_stage(stage: object) -> None:
     s = stage  # a pipeline.run.Stage
     rate = s.rows_out / s.seconds if s.seconds else 0.0  # type: ignore[attr-defined]
@@ -56,7 +73,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     from pipeline.spark_session import build_spark
 
     output = args.output.resolve()
-    settings = Settings.from_env(data_root=output.as_uri(), output_dir=output)
+    settings = Settings.from_env(data_root=output.as_uri(), output_dir=output, **_catalogue(args))
     lines = as_json_lines(args.input, output, args.format)
     spark = build_spark(settings)
     upload_bulk(spark, lines, settings)
@@ -93,9 +110,7 @@ def _stage(name: str, args: argparse.Namespace) -> int:
     """One stage of a run: the run named by --run, else the last one started here."""
     from pipeline.run import run_stage
 
-    manifest = run_stage(
-        name, Settings.from_env(), args.run, report=_print_stage, progress=print
-    )
+    manifest = run_stage(name, Settings.from_env(), args.run, report=_print_stage, progress=print)
     print(f"run {manifest.run_id}: {name} done; manifest status {manifest.status}")
     return 0
 
@@ -131,7 +146,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.run import run_pipeline
 
-    settings = Settings.from_env()
+    settings = Settings.from_env(**_catalogue(args))
     manifest = run_pipeline(
         settings,
         args.rows,
@@ -272,6 +287,16 @@ def build_parser() -> argparse.ArgumentParser:
             "{ for JSON lines); a CSV needs a header and is converted once to JSON lines",
         )
 
+    def catalogue_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--catalogue",
+            type=_catalogue_file,
+            default=None,
+            metavar="FILE",
+            help="your shop's product catalogue, a CSV or Parquet file with the columns ProductID, "
+            "ProductName, Category, Price (default: PIPELINE_CATALOGUE, else the built-in one)",
+        )
+
     p = sub.add_parser("generate", help="write messy orders as JSON lines plus their truth twin")
     data_args(p, 10_000)
     p.add_argument("--output", type=Path, required=True, help="folder for orders.jsonl and truth*")
@@ -281,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", type=Path, required=True, help="raw JSON-lines or CSV file")
     input_format_arg(p)
     p.add_argument("--output", type=Path, required=True, help="folder for clean/ and quarantine/")
+    catalogue_arg(p)
     p.set_defaults(func=cmd_clean)
 
     quality = sub.add_parser("quality", help="measure the cleaner against the truth twin")
@@ -331,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="your own JSON-lines or CSV file instead of generated",
     )
     input_format_arg(p)
+    catalogue_arg(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="start the stack, run the path, serve the dashboard")

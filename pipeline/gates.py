@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from expectations import read_suite
+from pipeline.catalogue import Catalogue
 from pipeline.countries import COUNTRY_NAMES, M49_REGIONS
 from pipeline.schema import (
     AGE_GROUPS,
     AGE_MAX,
     AGE_MIN,
-    CATEGORIES,
     CLEAN_COLUMNS,
     QUARANTINE_COLUMNS,
 )
@@ -114,17 +114,25 @@ def require(result: GateResult) -> GateResult:
 
 
 def validate(
-    dataset: str, frame: SparkFrame | pd.DataFrame, docs_dir: Path | None = None
+    dataset: str,
+    frame: SparkFrame | pd.DataFrame,
+    docs_dir: Path | None = None,
+    *,
+    catalogue: Catalogue | None = None,
 ) -> GateResult:
     """Run the suite of `dataset` (raw, clean, quarantine, load) on a Spark or pandas frame.
 
     With `docs_dir`, static HTML Data Docs of this validation are written there (index.html).
+    The CATEGORIES parameter is the categories of `catalogue` (default: the built-in one), the
+    catalogue the frame was cleaned against.
     """
     spec = read_suite(dataset)
     engine = "pandas" if isinstance(frame, pd.DataFrame) else "spark"
     derived: dict[str, str] = spec.get("meta", {}).get("derived_columns", {})
     frame = _derive(frame, derived)
-    parameters = _parameters(engine, derived)
+    parameters = _parameters(
+        engine, derived, catalogue if catalogue is not None else Catalogue.default()
+    )
 
     context = _context(docs_dir)
     batch_definition = _batch_definition(context, engine, dataset)
@@ -188,7 +196,7 @@ def parse_raw(raw: SparkFrame, column: str = "value", fraction: float = 1.0) -> 
 # --------------------------------------------------------------------------------------------
 
 
-def _parameters(engine: str, derived: dict[str, str]) -> dict[str, Any]:
+def _parameters(engine: str, derived: dict[str, str], catalogue: Catalogue) -> dict[str, Any]:
     """Values for the suites' {"$PARAMETER": NAME} references."""
     return {
         **TYPE_NAMES[engine],
@@ -197,7 +205,7 @@ def _parameters(engine: str, derived: dict[str, str]) -> dict[str, Any]:
         "AGE_GROUPS": list(AGE_GROUPS),
         "COUNTRIES": list(COUNTRY_NAMES),
         "REGIONS": [*M49_REGIONS, ""],  # "": Antarctica, in no M49 region
-        "CATEGORIES": list(CATEGORIES),
+        "CATEGORIES": list(catalogue.categories),
         "CLEAN_COLUMNS": [*CLEAN_COLUMNS, *derived],
         "QUARANTINE_COLUMNS": list(QUARANTINE_COLUMNS),
     }

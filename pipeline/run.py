@@ -27,7 +27,7 @@ from pipeline.generate import write_orders
 from pipeline.jobs.aggregate import run_aggregate
 from pipeline.jobs.load_hbase import run_load
 from pipeline.jobs.stream_ingest import run_stream_ingest
-from pipeline.jobs.transform import run_transform
+from pipeline.jobs.transform import catalogue_of, run_transform
 from pipeline.manifest import (
     Manifest,
     NotReady,
@@ -84,7 +84,8 @@ class Run:
         self.save()
 
     def gate(self, dataset: str, frame: Any) -> None:
-        result = gates.validate(dataset, frame, docs_dir=self.docs)
+        catalogue = catalogue_of(self.settings)  # the one the rows were cleaned with
+        result = gates.validate(dataset, frame, docs_dir=self.docs, catalogue=catalogue)
         self.manifest.gates = [g for g in self.manifest.gates if g.get("dataset") != dataset]
         self.manifest.gates.append(result.as_dict())
         self.save()

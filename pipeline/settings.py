@@ -28,6 +28,9 @@ class Settings:
     # A run's datasets live under runs/<run_id>/ (see pipeline.manifest); without a run id the
     # flat layout below data_root serves local one-off commands (`pipeline clean`) and tests.
     run_id: str = ""
+    # The product catalogue the cleaner resolves products against: a local CSV or Parquet file
+    # (pipeline.catalogue.Catalogue.read); "" is the built-in one (schema.CATALOGUE).
+    catalogue_path: str = ""
 
     def for_run(self, run_id: str) -> Settings:
         return replace(self, run_id=run_id)
@@ -100,6 +103,7 @@ class Settings:
             "spark_master": "PIPELINE_SPARK_MASTER",
             "spark_driver_memory": "PIPELINE_SPARK_DRIVER_MEMORY",
             "run_id": "PIPELINE_RUN_ID",
+            "catalogue_path": "PIPELINE_CATALOGUE",
         }
         numbers = {
             "thrift_port": "PIPELINE_THRIFT_PORT",

@@ -4,6 +4,8 @@ Each line is parsed and checked once (check_lines, per Arrow batch). The checked
 once, by order month, and checkpointed; the statistics, the repeated row_keys, the statistics'
 columns (fill_stats) and both writes read that checkpoint. Poison rows (no text to parse: a null
 Kafka value, bytes that are not UTF-8, a line too large for Kafka) go to the quarantine as they are.
+Products resolve against settings.catalogue_path (a CSV or Parquet catalogue, read once on the
+driver and shipped with the batch function), else the built-in catalogue.
 
 clean/ and quarantine/ are written to a staging folder and committed together by one rename, so
 a reader sees the previous output or the new one, never a half-written one.
@@ -11,7 +13,7 @@ a reader sees the previous output or the new one, never a half-written one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -21,6 +23,7 @@ from pyspark.sql import functions as F
 
 from pipeline.adapters import hadoop_fs
 from pipeline.adapters.raw_store import read_raw
+from pipeline.catalogue import Catalogue
 from pipeline.clean import (
     CHECKED_TYPES,
     DEFAULT_AGE_MEDIAN,
@@ -49,12 +52,28 @@ class TransformCounts:
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
 
 
-def checked_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """check_lines per Arrow batch, each row keeping its input line position."""
-    for batch in batches:
-        checked = check_lines(batch["value"])
-        checked[LINE] = batch[LINE].to_numpy()
-        yield checked
+def checked_batches(
+    catalogue: Catalogue,
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """check_lines per Arrow batch against `catalogue`, each row keeping its input line position.
+
+    Spark pickles the returned closure, catalogue included, to the workers.
+    """
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            checked = check_lines(batch["value"], catalogue=catalogue)
+            checked[LINE] = batch[LINE].to_numpy()
+            yield checked
+
+    return run
+
+
+def catalogue_of(settings: Settings) -> Catalogue:
+    """The catalogue a run cleans against: settings.catalogue_path, else the built-in one."""
+    return (
+        Catalogue.read(settings.catalogue_path) if settings.catalogue_path else Catalogue.default()
+    )
 
 
 def tally_and_stats(checked: DataFrame) -> tuple[dict[str | None, int], CleanStats]:
@@ -146,6 +165,7 @@ def _commit(spark: SparkSession, settings: Settings, staging: str) -> None:
 
 
 def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
+    catalogue = catalogue_of(settings)  # read once, on the driver; a bad file fails here
     raw = read_raw(spark, settings).withColumn(LINE, F.monotonically_increasing_id())
     staging = settings.transform_staging
     hadoop_fs.delete(spark, staging)  # what a killed attempt left
@@ -158,7 +178,7 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
     checked = (
         raw.filter(F.col("poison").isNull())
         .select("value", LINE)
-        .mapInPandas(checked_batches, CHECKED_DDL)
+        .mapInPandas(checked_batches(catalogue), CHECKED_DDL)
         .withColumn(MONTH, order_month())
         .repartition(MONTH)
         .localCheckpoint(eager=False)  # kept by the first job below, which reads it anyway

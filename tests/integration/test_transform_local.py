@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from pipeline.adapters.raw_store import upload_bulk
+from pipeline.catalogue import Catalogue
 from pipeline.clean import clean_lines, compute_stats, parse_lines, stat_inputs
 from pipeline.cli import main
 from pipeline.generate import generate_orders
 from pipeline.jobs.transform import run_transform
-from pipeline.schema import CLEAN_COLUMNS, QUARANTINE_COLUMNS
+from pipeline.schema import CATALOGUE, CLEAN_COLUMNS, QUARANTINE_COLUMNS
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -143,3 +146,43 @@ def test_repair_report_meets_the_targets_on_50k_rows(tmp_path: Path, capsys) -> 
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "all_errors" in out and "correct_values" in out
+
+
+def test_the_transform_cleans_another_shops_orders_against_its_catalogue(
+    spark, tmp_path: Path
+) -> None:
+    """settings.catalogue_path: a CSV catalogue, read on the driver and shipped to the workers."""
+    ours = {p.product_id: p for p in CATALOGUE}
+    theirs = {
+        p.product_id: (str(10_001 + i), f"{p.name} Deluxe", f"{p.category} Dept", p.price + 1)
+        for i, p in enumerate(CATALOGUE)
+    }
+    path = tmp_path / "catalogue.csv"
+    pd.DataFrame(
+        list(theirs.values()), columns=["ProductID", "ProductName", "Category", "Price"]
+    ).to_csv(path, index=False)
+    lines = []
+    for text in generate_orders(2_000, seed=4, error_rate=0.0).lines:
+        order = json.loads(text)
+        pid, name, category, price = theirs[order["ProductID"]]
+        order.update(ProductID=int(pid), ProductName=name, Category=category, Price=price)
+        order["TotalAmount"] = round(order["Quantity"] * price, 2)
+        lines.append(json.dumps(order))
+    ours_line = json.loads(lines[0]) | {"row_key": "ours", "ProductID": "P001"}
+    lines.append(json.dumps(ours_line))  # our own product id: unknown to this shop
+    settings = replace(local_settings(tmp_path), catalogue_path=str(path))
+    upload_bulk(spark, write_lines(tmp_path / "raw.jsonl", lines), settings)
+
+    counts = run_transform(spark, settings)
+    local = clean_lines(pd.Series(lines), counts.stats, catalogue=Catalogue.read(path))
+
+    assert (counts.clean, counts.quarantined) == (2_000, 1)
+    assert counts.quarantined_by_reason == {"unknown_product_id": 1}
+    clean = pd.read_parquet(tmp_path / "clean")
+    pd.testing.assert_frame_equal(
+        clean[list(CLEAN_COLUMNS)].sort_values("row_key", ignore_index=True),
+        local.clean.sort_values("row_key", ignore_index=True),
+    )
+    assert set(clean["ProductID"]) <= {t[0] for t in theirs.values()}
+    assert set(clean["Category"]) <= {t[2] for t in theirs.values()}
+    assert not set(clean["ProductName"]) & {p.name for p in ours.values()}
