@@ -15,6 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
+from test_clean import ABSENT
+from test_clean import record as raw_record
 
 from pipeline.catalogue import Catalogue, normalise
 from pipeline.clean import CleanStats, check_lines, clean_lines
@@ -23,7 +25,6 @@ from pipeline.schema import CATALOGUE, CATEGORIES
 
 pytestmark = pytest.mark.unit
 
-ABSENT = object()
 STATS = CleanStats(age_median=40.0, total_min=0.0, total_max=1000.0)
 
 # Another shop: numeric ids, its own names, categories and prices.
@@ -46,27 +47,15 @@ def write_csv(path: Path, rows: list[tuple[Any, ...]], header: str) -> Path:
     return path
 
 
+FOREIGN_ORDER = {
+    "TotalAmount": 69.0, "ProductID": "10017", "ProductName": "Stainless Kettle",
+    "Category": "Kitchenware", "Price": 34.5,
+}  # fmt: skip
+
+
 def record(**overrides: Any) -> dict[str, Any]:
     """A valid raw order of the foreign shop (Stainless Kettle x 2); ABSENT drops a key."""
-    base = {
-        "row_key": "a",
-        "CustomerID": "C1",
-        "Name": "Ada Lovelace",
-        "Age": 36,
-        "Country": "United Kingdom",
-        "RegistrationDate": "2023-01-10",
-        "OrderDate": "2024-03-15",
-        "Quantity": 2,
-        "TotalAmount": 69.0,
-        "ProductID": "10017",
-        "ProductName": "Stainless Kettle",
-        "Category": "Kitchenware",
-        "Price": 34.5,
-        "ShippingAddress": "1 Analytical Way, London",
-        "ShippingDate": "2024-03-18",
-    }
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not ABSENT}
+    return raw_record(**{**FOREIGN_ORDER, **overrides})
 
 
 def line(**overrides: Any) -> str:
