@@ -7,10 +7,12 @@ these functions; the streaming job lands raw lines as they came, for this rule s
 Rules, field by field (what cannot be repaired with confidence is quarantined, never guessed):
 
 - Line: not JSON -> ``malformed_json``; JSON but not an object -> ``not_an_object``; not text ->
-  ``not_text``. Unknown keys are ignored. A field holding a JSON list, object or boolean, or a
-  non-string in a text field -> ``wrong_type_<field>``.
+  ``not_text``. A JSON string holding one JSON object (a line encoded twice, a common producer
+  bug) is read as that object. Unknown keys are ignored. A field holding a JSON list, object or
+  boolean, or a non-string in a text field -> ``wrong_type_<field>``.
 - Text fields (row_key, CustomerID, Name, ShippingAddress): surrounding whitespace stripped; absent,
-  null or blank -> ``missing_<field>``; not encodable as UTF-8 -> ``invalid_<field>``. The IDs
+  null or blank -> ``missing_<field>``; not encodable as UTF-8 -> ``invalid_<field>`` (for Name and
+  ShippingAddress these are flags, see "Set aside" below). The IDs
   (row_key, CustomerID, and ProductID before its catalogue lookup) may also be a JSON integer or a
   whole float within +-2**53: its decimal text, ``12345`` / ``12345.0`` -> ``"12345"`` (beyond
   +-2**53 -> ``invalid_<field>``; a fraction, boolean, list or object -> ``wrong_type_<field>``).
@@ -65,6 +67,19 @@ Rules, field by field (what cannot be repaired with confidence is quarantined, n
   ``impossible_<field>``; slashes with both parts in 1..12 and different -> ``ambiguous_<field>``.
   OrderDate < RegistrationDate -> ``order_before_registration``; ShippingDate < OrderDate ->
   ``shipped_before_order`` (never repaired: which date is wrong is unknown).
+- Customer-consistent repair: a missing or broken Name, Age, Country or RegistrationDate (any
+  status but OK: missing, invalid, ambiguous, impossible, wrong type) is taken from the same
+  CustomerID's other orders when every valid value they hold for it agrees (one distinct value);
+  otherwise the rules above and below apply (Age: the median; Name: set aside; Country and
+  RegistrationDate: quarantined). check_lines marks such rows `pending` and keeps their line; the
+  caller gathers the agreed values over the whole input (agreed_customers) and passes them back
+  (`known`) for those rows. clean_lines and clean_batch do both passes themselves.
+- Set aside, the order kept: a Name or ShippingAddress that is missing, invalid or of the wrong
+  type, and a ShippingDate that is (missing, invalid, impossible, ambiguous, wrong type, or before
+  the OrderDate - the OrderDate is taken as the sound one when it is not before the
+  RegistrationDate), become null and the row's ``quality_flags`` names each (the reason code the
+  value would have had, e.g. ``missing_name,shipped_before_order``; "" when nothing was set
+  aside). Such an order's sale still counts everywhere.
 - Row key: the HBase row key built from CustomerID, OrderDate and row_key (pipeline.hbase_codec)
   longer than HBase allows (32,767 bytes) -> ``row_key_too_long``.
 - Duplicates: among rows that pass, only the first of each row_key is kept; the rest are counted.
@@ -100,6 +115,7 @@ from pipeline.schema import (
     CLEAN_COLUMNS,
     CLEAN_TYPES,
     FIELDS,
+    NULLABLE_COLUMNS,
     QUARANTINE_COLUMNS,
 )
 from pipeline.value_status import AMBIGUOUS, IMPOSSIBLE, INVALID, MISSING, OK, WRONG_TYPE
@@ -112,14 +128,35 @@ TEXT_FIELDS: tuple[str, ...] = ("row_key", "CustomerID", "Name", "ShippingAddres
 ID_FIELDS: tuple[str, ...] = ("row_key", "CustomerID")  # text fields also taken as JSON integers
 NUMBER_FIELDS: tuple[str, ...] = ("Age", "Quantity", "TotalAmount", "Price")
 DATE_FIELDS: tuple[str, ...] = ("RegistrationDate", "OrderDate", "ShippingDate")
+# Taken from the customer's other orders when missing or broken in one.
+CUSTOMER_FIELDS: tuple[str, ...] = ("Name", "Age", "Country", "RegistrationDate")
+# Set to null (and flagged) instead of dropping the order when missing or broken.
+SET_ASIDE_FIELDS: tuple[str, ...] = NULLABLE_COLUMNS
+# A value of the wrong JSON type here is as good as a missing one: the rule for missing applies
+# (Age: the customer's or the median; product fields: the catalogue; TotalAmount: not needed;
+# Quantity: TotalAmount / Price, else ``wrong_type_quantity``).
+FALLBACK_FIELDS: tuple[str, ...] = (
+    "Age", "TotalAmount", "ProductID", "ProductName", "Category", "Price", "Quantity"
+)  # fmt: skip
 SNAKE: dict[str, str] = {f: re.sub(r"(?<=[a-z])(?=[A-Z])", "_", f).lower() for f in FIELDS}
+_PROBLEMS: dict[str, tuple[str, ...]] = {
+    "Name": ("missing", "invalid", "wrong_type"),
+    "ShippingAddress": ("missing", "invalid", "wrong_type"),
+    "ShippingDate": ("missing", "invalid", "impossible", "ambiguous", "wrong_type"),
+}
+# quality_flags codes -> the field each one set aside.
+FLAG_FIELDS: dict[str, str] = {
+    **{f"{p}_{SNAKE[f]}": f for f in SET_ASIDE_FIELDS for p in _PROBLEMS[f]},
+    "shipped_before_order": "ShippingDate",
+}
+FLAGS: tuple[str, ...] = tuple(FLAG_FIELDS)
 
 REASONS: tuple[str, ...] = (
     "malformed_json",
     "not_an_object",
     "not_text",
-    *(f"wrong_type_{SNAKE[f]}" for f in FIELDS),
-    *(f"{p}_{SNAKE[f]}" for f in TEXT_FIELDS for p in ("missing", "invalid")),
+    *(f"wrong_type_{SNAKE[f]}" for f in FIELDS if f not in (*SET_ASIDE_FIELDS, *FALLBACK_FIELDS)),
+    *(f"{p}_{SNAKE[f]}" for f in ID_FIELDS for p in ("missing", "invalid")),
     "missing_country",
     "unknown_country",
     "ambiguous_country",
@@ -134,13 +171,14 @@ REASONS: tuple[str, ...] = (
     "missing_quantity",
     "invalid_quantity",
     "ambiguous_quantity",
+    "wrong_type_quantity",
     *(
         f"{p}_{SNAKE[f]}"
         for f in DATE_FIELDS
+        if f not in SET_ASIDE_FIELDS
         for p in ("missing", "invalid", "impossible", "ambiguous")
     ),
     "order_before_registration",
-    "shipped_before_order",
 )
 
 
@@ -227,6 +265,8 @@ def _parse_one(line: Any) -> tuple[dict[str, Any] | None, str | None, str | None
         return None, None if line is None else _safe_text(repr(line)), "not_text"
     try:
         value = json.loads(line)
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            value = json.loads(value)  # encoded twice
     except (ValueError, RecursionError):
         return None, _safe_text(line), "malformed_json"
     if not isinstance(value, dict):
@@ -357,6 +397,7 @@ def _vocabulary(match: Callable[[str], int]) -> Callable[[Any], tuple[int, int]]
 
 _COUNTRY_NAMES = np.array(countries.COUNTRY_NAMES, dtype=object)
 _COUNTRY_REGIONS = np.array(countries.REGIONS, dtype=object)
+_COUNTRY_INDEX: dict[str, int] = {name: i for i, name in enumerate(countries.COUNTRY_NAMES)}
 
 
 def _country(value: Any) -> tuple[int, int]:
@@ -404,7 +445,10 @@ class _Checked:
     catalogue: Catalogue
     quantity: np.ndarray
     total: np.ndarray  # round(Quantity * Price, 2), NaN where unknown
-    dates: dict[str, np.ndarray]  # proleptic ordinals
+    dates: dict[str, np.ndarray]  # proleptic ordinals, -1 where not valid
+    valid: dict[str, np.ndarray]  # per CUSTOMER_FIELDS and CustomerID: the value is valid (bool)
+    pending: np.ndarray  # bool: the customer's other orders may repair this row
+    flags: np.ndarray  # object: quality_flags text
 
 
 class _Reasons:
@@ -432,7 +476,12 @@ def _columns_of(raw: pd.DataFrame) -> dict[str, np.ndarray]:
     return {c: raw[c].to_numpy(dtype=object) for c in _RAW_COLUMNS}
 
 
-def _check(columns: dict[str, np.ndarray], catalogue: Catalogue | None = None) -> _Checked:
+def _check(
+    columns: dict[str, np.ndarray],
+    catalogue: Catalogue | None = None,
+    known: pd.DataFrame | None = None,
+) -> _Checked:
+    """The rules per row; `known`: the customers' agreed values (agreed_customers) per row."""
     if catalogue is None:
         catalogue = Catalogue.default()
     n = len(columns["raw"])
@@ -461,14 +510,27 @@ def _check(columns: dict[str, np.ndarray], catalogue: Catalogue | None = None) -
     by_name = convert("ProductName", _vocabulary(catalogue.match_name), np.intp)
     by_id = convert("ProductID", _product_id(catalogue), np.intp)
     dates = {f: convert(f, parse_date, np.int64) for f in DATE_FIELDS}
+    values = {"Name": text["Name"], "Age": age, "Country": country,
+              "RegistrationDate": dates["RegistrationDate"]}  # fmt: skip
+    customer = status["CustomerID"] == OK
+    broken = customer & np.logical_or.reduce([status[f] != OK for f in CUSTOMER_FIELDS])
+    if known is not None:
+        _repair_customers(status, values, broken, known)
+    flags = _Flags(n)
 
     # Structural problems first: row_key, then any field of the wrong JSON type.
     reasons.flag(status["row_key"] == MISSING, "missing_row_key")
     for f in FIELDS:
-        reasons.flag(status[f] == WRONG_TYPE, f"wrong_type_{SNAKE[f]}")
+        if f in FALLBACK_FIELDS and f != "Quantity":
+            status[f][status[f] == WRONG_TYPE] = MISSING
+        elif f not in (*SET_ASIDE_FIELDS, *FALLBACK_FIELDS):
+            reasons.flag(status[f] == WRONG_TYPE, f"wrong_type_{SNAKE[f]}")
     for f in TEXT_FIELDS:
-        reasons.flag(status[f] == MISSING, f"missing_{SNAKE[f]}")
-        reasons.flag(status[f] == INVALID, f"invalid_{SNAKE[f]}")
+        report = flags.flag if f in SET_ASIDE_FIELDS else reasons.flag
+        report(status[f] == MISSING, f"missing_{SNAKE[f]}")
+        report(status[f] == INVALID, f"invalid_{SNAKE[f]}")
+        if f in SET_ASIDE_FIELDS:
+            report(status[f] == WRONG_TYPE, f"wrong_type_{SNAKE[f]}")
     reasons.flag(status["Country"] == MISSING, "missing_country")
     reasons.flag(status["Country"] == INVALID, "unknown_country")
     reasons.flag(status["Country"] == AMBIGUOUS, "ambiguous_country")
@@ -478,10 +540,11 @@ def _check(columns: dict[str, np.ndarray], catalogue: Catalogue | None = None) -
     )
     quantity = _resolve_quantity(status, quantity, total_raw, price, reasons)
     total = np.round(quantity * price, 2)
-    _check_dates(status, dates, reasons)
+    _check_dates(status, dates, reasons, flags)
     reasons.flag(_key_too_long(text, dates["OrderDate"], ~reasons.bad), "row_key_too_long")
 
     passed = ~reasons.bad
+    valid = {f: status[f] == OK for f in ("CustomerID", *CUSTOMER_FIELDS)}
     return _Checked(
         raw=columns,
         reason=reasons.code,
@@ -494,7 +557,57 @@ def _check(columns: dict[str, np.ndarray], catalogue: Catalogue | None = None) -
         quantity=quantity,
         total=np.where(passed, total, np.nan),
         dates=dates,
+        valid=valid,
+        pending=broken if known is None else np.zeros(n, dtype=bool),
+        flags=flags.text(),
     )
+
+
+def _repair_customers(
+    status: _Statuses, values: dict[str, np.ndarray], broken: np.ndarray, known: pd.DataFrame
+) -> None:
+    """Broken customer values of `broken` rows <- the customer's agreed value, if there is one."""
+    if len(known) != len(broken):
+        raise ValueError(f"clean: {len(known)} known customer rows for {len(broken)} lines")
+    given = {
+        "Name": known["Name"].to_numpy(dtype=object),
+        "Age": pd.to_numeric(known["Age"], errors="coerce").to_numpy(np.float64),
+        "Country": np.array([_COUNTRY_INDEX.get(c, -1) for c in known["Country"]], dtype=np.intp),
+        "RegistrationDate": np.array(
+            [d.toordinal() if isinstance(d, dt.date) else -1 for d in known["RegistrationDate"]],
+            dtype=np.int64,
+        ),
+    }
+    has = {
+        "Name": np.not_equal(given["Name"], None),
+        "Age": ~np.isnan(given["Age"]),
+        "Country": given["Country"] >= 0,
+        "RegistrationDate": given["RegistrationDate"] >= 0,
+    }
+    for f in CUSTOMER_FIELDS:
+        value = given[f]
+        repair = broken & (status[f] != OK) & has[f]
+        values[f][repair] = value[repair]
+        status[f][repair] = OK
+
+
+class _Flags:
+    """Every set-aside field per row, as its reason code (quality_flags)."""
+
+    def __init__(self, n: int) -> None:
+        self.rows: list[tuple[np.ndarray, str]] = []
+        self.n = n
+
+    def flag(self, mask: np.ndarray, code: str) -> None:
+        if mask.any():
+            self.rows.append((mask, code))
+
+    def text(self) -> np.ndarray:
+        out = np.full(self.n, "", dtype=object)
+        for mask, code in self.rows:
+            for i in np.flatnonzero(mask).tolist():
+                out[i] = f"{out[i]},{code}" if out[i] else code
+        return out
 
 
 _Statuses = dict[str, np.ndarray]
@@ -569,18 +682,26 @@ def _resolve_quantity(
     reasons.flag(unrepaired & (status["Quantity"] == MISSING), "missing_quantity")
     reasons.flag(unrepaired & (status["Quantity"] == INVALID), "invalid_quantity")
     reasons.flag(unrepaired & (status["Quantity"] == AMBIGUOUS), "ambiguous_quantity")
+    reasons.flag(unrepaired & (status["Quantity"] == WRONG_TYPE), "wrong_type_quantity")
     return np.where(given, quantity, np.where(derivable, derived, np.nan))
 
 
-def _check_dates(status: _Statuses, dates: dict[str, np.ndarray], reasons: _Reasons) -> None:
+def _check_dates(
+    status: _Statuses, dates: dict[str, np.ndarray], reasons: _Reasons, flags: _Flags
+) -> None:
     problems = ((MISSING, "missing"), (INVALID, "invalid"), (IMPOSSIBLE, "impossible"),
                 (AMBIGUOUS, "ambiguous"))  # fmt: skip
     for f in DATE_FIELDS:
+        report = flags.flag if f in SET_ASIDE_FIELDS else reasons.flag
         for code, problem in problems:
-            reasons.flag(status[f] == code, f"{problem}_{SNAKE[f]}")
+            report(status[f] == code, f"{problem}_{SNAKE[f]}")
+        if f in SET_ASIDE_FIELDS:
+            report(status[f] == WRONG_TYPE, f"wrong_type_{SNAKE[f]}")
     registered, ordered, shipped = (dates[f] for f in DATE_FIELDS)
     reasons.flag(ordered < registered, "order_before_registration")
-    reasons.flag(shipped < ordered, "shipped_before_order")
+    shipped_ok = status["ShippingDate"] == OK
+    flags.flag(shipped_ok & (shipped < ordered), "shipped_before_order")
+    shipped[~shipped_ok | (shipped < ordered)] = -1  # set aside
 
 
 # --------------------------------------------------------------------------------------------
@@ -592,7 +713,7 @@ def stat_inputs(raw: pd.DataFrame, *, catalogue: Catalogue | None = None) -> pd.
 
     Spark aggregates these per partition (median Age, min/max TotalAmount) with the same rules.
     """
-    return _stat_frame(_check(_columns_of(raw), catalogue))
+    return _stat_frame(_check_all(_columns_of(raw), catalogue))
 
 
 def _stat_frame(checked: _Checked) -> pd.DataFrame:
@@ -639,7 +760,7 @@ def clean_batch(
 
     Products resolve against `catalogue` (default: Catalogue.default(), schema.CATALOGUE).
     """
-    return _assemble(_check(_columns_of(raw), catalogue), stats)
+    return _assemble(_check_all(_columns_of(raw), catalogue), stats)
 
 
 def clean_lines(
@@ -652,7 +773,7 @@ def clean_lines(
 
     Products resolve against `catalogue` (default: Catalogue.default(), schema.CATALOGUE).
     """
-    checked = _check(_parse_columns(lines), catalogue)
+    checked = _check_all(_parse_columns(lines), catalogue)
     if stats is None:
         stats = _stats(checked.age, checked.total)
     return _assemble(checked, stats)
@@ -671,23 +792,94 @@ CHECKED_TYPES: dict[str, str] = {
     "Quantity": "DOUBLE",
     **{q: "STRING" for q in QUARANTINE_TEXT.values()},
     "raw": "STRING",
+    "pending": "BOOLEAN",
 }
 
 
 def check_lines(
-    lines: pd.Series | Iterable[Any], *, catalogue: Catalogue | None = None
+    lines: pd.Series | Iterable[Any],
+    *,
+    catalogue: Catalogue | None = None,
+    known: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Every rule that needs neither the global statistics nor other lines: one row per line.
+    """Every rule that needs neither the global statistics nor other customers' rows.
 
-    A passing row (null `reason`) has its clean values but those fill_stats gives; a rejected row
-    has `reason`, its fields as text (QUARANTINE_TEXT) and `raw`. Age and TotalAmount are every
-    row's stat_inputs. The Spark job runs this once per batch, so each line is parsed once; it then
-    drops repeated row_keys and fills the statistics' columns across all batches. Products
-    resolve against `catalogue` (default: Catalogue.default(), schema.CATALOGUE).
+    One row per line. A passing row (null `reason`) has its clean values but those fill_stats
+    gives; a rejected row has `reason`, its fields as text (QUARANTINE_TEXT) and `raw`. Age and
+    TotalAmount are every row's stat_inputs. CustomerID and CUSTOMER_FIELDS hold every row's valid
+    values (what agreed_customers reads). Without `known`, a row whose customer values may be
+    repaired from the customer's other orders is `pending` and keeps `raw`: the caller checks
+    those lines again with `known`, the agreed_customers values of each line's CustomerID (a
+    frame aligned with `lines`), and uses that result instead. The Spark job runs this once per
+    batch, then drops repeated row_keys and fills the statistics' columns across all batches.
+    Products resolve against `catalogue` (default: Catalogue.default(), schema.CATALOGUE).
     """
-    return pd.DataFrame(
-        _checked_columns(_check(_parse_columns(lines), catalogue)), columns=list(CHECKED_TYPES)
+    checked = _check(_parse_columns(lines), catalogue, known)
+    return pd.DataFrame(_checked_columns(checked), columns=list(CHECKED_TYPES))
+
+
+def agreed_customers(facts: pd.DataFrame) -> pd.DataFrame:
+    """Per CustomerID, each CUSTOMER_FIELDS value all its valid values agree on (else null).
+
+    `facts`: check_lines' CustomerID and CUSTOMER_FIELDS columns (null where not valid). Index:
+    CustomerID. The Spark job computes the same as min == max per customer.
+    """
+    rows = facts[facts["CustomerID"].notna()]
+    grouped = rows.groupby("CustomerID", sort=False)[list(CUSTOMER_FIELDS)]
+    first, distinct = grouped.first(), grouped.nunique(dropna=True)
+    return first.where(distinct == 1).astype(object).where(distinct == 1, None)
+
+
+def _check_all(columns: dict[str, np.ndarray], catalogue: Catalogue | None) -> _Checked:
+    """_check, then the pending rows again with their customers' agreed values (one batch)."""
+    first = _check(columns, catalogue)
+    rows = np.flatnonzero(first.pending)
+    if not len(rows):
+        return first
+    facts = pd.DataFrame(_customer_facts(first))
+    agreed = agreed_customers(facts).reindex(facts["CustomerID"].to_numpy()[rows])
+    second = _check({c: v[rows] for c, v in columns.items()}, first.catalogue, agreed)
+    return _merged(first, second, rows)
+
+
+def _merged(first: _Checked, second: _Checked, rows: np.ndarray) -> _Checked:
+    def put(into: np.ndarray, values: np.ndarray) -> np.ndarray:
+        out = into.copy()
+        out[rows] = values
+        return out
+
+    def put_all(into: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> dict:
+        return {k: put(v, values[k]) for k, v in into.items()}
+
+    return _Checked(
+        raw=first.raw,
+        reason=put(first.reason, second.reason),
+        passed=put(first.passed, second.passed),
+        text=put_all(first.text, second.text),
+        age=put(first.age, second.age),
+        country=put(first.country, second.country),
+        product=put(first.product, second.product),
+        catalogue=first.catalogue,
+        quantity=put(first.quantity, second.quantity),
+        total=put(first.total, second.total),
+        dates=put_all(first.dates, second.dates),
+        valid=put_all(first.valid, second.valid),
+        pending=put(first.pending, second.pending),
+        flags=put(first.flags, second.flags),
     )
+
+
+def _customer_facts(checked: _Checked) -> dict[str, np.ndarray]:
+    """CustomerID and CUSTOMER_FIELDS per row, null where not valid."""
+    valid = checked.valid
+    country = np.where(valid["Country"], checked.country, 0)
+    return {
+        "CustomerID": _spread(valid["CustomerID"], checked.text["CustomerID"][valid["CustomerID"]]),
+        "Name": _spread(valid["Name"], checked.text["Name"][valid["Name"]]),
+        "Age": checked.age,
+        "Country": _spread(valid["Country"], _COUNTRY_NAMES[country][valid["Country"]]),
+        "RegistrationDate": _dates(checked.dates["RegistrationDate"]),
+    }
 
 
 def fill_stats(ages: Any, totals: Any, stats: CleanStats) -> dict[str, np.ndarray]:
@@ -708,9 +900,6 @@ def _checked_columns(checked: _Checked) -> dict[str, np.ndarray]:
     catalogue = checked.catalogue
     clean: dict[str, np.ndarray] = {
         "row_key": checked.text["row_key"][passed],
-        "CustomerID": checked.text["CustomerID"][passed],
-        "Name": checked.text["Name"][passed],
-        "Country": _COUNTRY_NAMES[checked.country[passed]],
         "Region": _COUNTRY_REGIONS[checked.country[passed]],
         "Quantity": checked.quantity[passed],
         "ProductID": catalogue.id_array[product],
@@ -718,16 +907,19 @@ def _checked_columns(checked: _Checked) -> dict[str, np.ndarray]:
         "Category": catalogue.category_name_array[product],
         "Price": catalogue.price_array[product],
         "ShippingAddress": checked.text["ShippingAddress"][passed],
-        **{f: _dates(checked.dates[f][passed]) for f in DATE_FIELDS},
+        **{f: _dates(checked.dates[f][passed]) for f in ("OrderDate", "ShippingDate")},
+        "quality_flags": checked.flags[passed],
     }
     columns = {c: _spread(passed, v) for c, v in clean.items()}
-    columns["Age"] = checked.age
+    columns.update(_customer_facts(checked))  # every row's valid values: agreed_customers' input
     columns["TotalAmount"] = checked.total
     columns["reason"] = checked.reason
     raw = checked.raw
     for f, q in QUARANTINE_TEXT.items():
         columns[q] = _spread(rejected, _objects([_as_text(v) for v in raw[f][rejected]]))
-    columns["raw"] = _spread(rejected, raw["raw"][rejected])
+    kept = rejected | checked.pending
+    columns["raw"] = _spread(kept, raw["raw"][kept])
+    columns["pending"] = checked.pending
     return columns
 
 
@@ -769,8 +961,10 @@ def _objects(values: list[Any]) -> np.ndarray:
 
 
 def _dates(ordinals: np.ndarray) -> np.ndarray:
+    """Proleptic ordinals -> dates, None where the ordinal is not a date (-1)."""
     distinct, inverse = np.unique(ordinals, return_inverse=True)
-    return _objects([dt.date.fromordinal(int(o)) for o in distinct])[inverse.reshape(-1)]
+    dates = [dt.date.fromordinal(int(o)) if o > 0 else None for o in distinct]
+    return _objects(dates)[inverse.reshape(-1)]
 
 
 def _as_text(value: Any) -> str | None:

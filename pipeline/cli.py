@@ -92,14 +92,13 @@ def cmd_repair_report(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from pipeline.generate import read_truth
-    from pipeline.quality import format_report, repair_report, target_failures
+    from pipeline.quality import format_report, repair_report, revenue_kept, target_failures
 
-    report = repair_report(
-        read_truth(args.truth),
-        pd.read_parquet(args.clean / "clean"),
-        pd.read_parquet(args.clean / "quarantine"),
-    )
+    truth, clean = read_truth(args.truth), pd.read_parquet(args.clean / "clean")
+    report = repair_report(truth, clean, pd.read_parquet(args.clean / "quarantine"))
     print(format_report(report))
+    share, wrong = revenue_kept(truth, clean)
+    print(f"revenue kept: {share:.3%} of the truth's; kept orders with a wrong total: {wrong}")
     failures = target_failures(report)
     for failure in failures:
         print(f"target missed: {failure}", file=sys.stderr)

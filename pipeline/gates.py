@@ -17,6 +17,7 @@ import pandas as pd
 
 from expectations import read_suite
 from pipeline.catalogue import Catalogue
+from pipeline.clean import FLAG_FIELDS
 from pipeline.countries import COUNTRY_NAMES, M49_REGIONS
 from pipeline.schema import (
     AGE_GROUPS,
@@ -130,6 +131,9 @@ def validate(
     engine = "pandas" if isinstance(frame, pd.DataFrame) else "spark"
     derived: dict[str, str] = spec.get("meta", {}).get("derived_columns", {})
     frame = _derive(frame, derived)
+    if set_aside := spec.get("meta", {}).get("set_aside_check"):
+        frame = _with_set_aside_check(frame, set_aside)
+        derived = {**derived, set_aside: "set aside fields vs quality_flags"}
     parameters = _parameters(
         engine, derived, catalogue if catalogue is not None else Catalogue.default()
     )
@@ -228,6 +232,31 @@ def _derive(frame: Any, derived: dict[str, str]) -> Any:
         return frame.withColumns({name: F.expr(expr) for name, expr in derived.items()})
     except AnalysisException:
         return frame
+
+
+def _with_set_aside_check(frame: Any, column: str) -> Any:
+    """`column`: per row, the set-aside fields (clean.FLAG_FIELDS) that are null without a flag
+    naming them or flagged but not null, plus the flags that are no flag code; 0 when sound."""
+    if "quality_flags" not in frame.columns:
+        return frame  # the column check fails, naming it
+    fields: dict[str, set[str]] = {}
+    for flag, field in FLAG_FIELDS.items():
+        fields.setdefault(field, set()).add(flag)
+    known = {"", *FLAG_FIELDS}
+    if isinstance(frame, pd.DataFrame):
+        flags = frame["quality_flags"].fillna("").str.split(",").map(set)
+        count = flags.map(lambda f: len(f - known))
+        for field, codes in fields.items():
+            count += frame[field].isna().ne(flags.map(lambda f, c=codes: not c.isdisjoint(f)))
+        return frame.assign(**{column: count.astype("int64")})
+    from pyspark.sql import functions as F
+
+    parts = F.split(F.coalesce("quality_flags", F.lit("")), ",")
+    count = F.size(F.array_except(parts, F.array(*map(F.lit, sorted(known)))))
+    for field, codes in fields.items():
+        named = F.arrays_overlap(parts, F.array(*map(F.lit, sorted(codes))))
+        count = count + (F.col(field).isNull() != named).cast("int")
+    return frame.withColumn(column, count)
 
 
 def _context(docs_dir: Path | None) -> Any:

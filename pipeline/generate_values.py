@@ -400,7 +400,8 @@ def truth_frame(draws: Draws, errors: np.ndarray, error_fields: np.ndarray) -> p
         "ShippingAddress": (cust.address, c),
         "ShippingDate": (DAY_DATE, draws.shipped),
     }
-    given = {"row_key": draws.row_key, "errors": errors, "error_fields": error_fields}
+    given = {"row_key": draws.row_key, "errors": errors, "error_fields": error_fields,
+             "quality_flags": ""}  # fmt: skip
     block = np.empty((len(_OBJECT_COLUMNS), n), dtype=object)
     for row, column in zip(block, _OBJECT_COLUMNS, strict=True):
         if column in given:

@@ -6,6 +6,9 @@ and ``customer_prefix`` matches one customer's keys and no other's. The salt, on
 hash of the (unescaped) CustomerID, so writes spread over SALT_BUCKETS regions (the table is
 pre-split on it, matching HBase's HexStringSplit) while one customer's orders stay together for a
 prefix scan.
+
+A null (a field set aside, schema.NULLABLE_COLUMNS) is an empty cell: every row has every cell
+of its run, so no older run's value can show through.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES, FAMILY_OF
+from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES, FAMILY_OF, NULLABLE_COLUMNS
 
 SALT_BUCKETS = 16
 # HConstants.MAX_ROW_LENGTH (Short.MAX_VALUE): HBase refuses a longer key, and with it the batch.
@@ -101,6 +104,8 @@ def split_points() -> list[bytes]:
 
 
 def _text(value: Any) -> bytes:
+    if value is None or value is pd.NaT:
+        return b""
     if isinstance(value, dt.datetime | pd.Timestamp):
         return value.date().isoformat().encode()
     if isinstance(value, dt.date):
@@ -115,7 +120,7 @@ def encode(record: Mapping[str, Any]) -> tuple[bytes, dict[bytes, bytes]]:
 
 
 def _column_texts(values: pd.Series, kind: str) -> list[bytes]:
-    if kind == "DATE":
+    if kind == "DATE" or values.hasnans:
         return [_text(v) for v in values]
     return [str(v).encode() for v in values.tolist()]
 
@@ -144,7 +149,9 @@ def decode(cells: Mapping[bytes, bytes]) -> dict[str, Any]:
         name = column.decode().split(":", 1)[1]
         text = raw.decode()
         kind = CLEAN_TYPES.get(name)
-        if kind == "INT":
+        if not text and name in NULLABLE_COLUMNS:
+            out[name] = None
+        elif kind == "INT":
             out[name] = int(text)
         elif kind == "DOUBLE":
             out[name] = float(text)

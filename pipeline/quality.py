@@ -2,10 +2,11 @@
 
 Per error kind a truth row is `repaired_correctly` (in clean, every value equals the truth),
 `imputed` (in clean and correct, except a value the error destroyed and the rules filled by policy:
-Age -> the median), `quarantined`, `repaired_wrongly` (in clean with a wrong value), or `lost`
-(nowhere: must not happen). Row `correct_values` counts the values no error touched: `injected` =
-values checked, `repaired_wrongly` = values changed (an error-free row quarantined counts all of its
-values as changed).
+Age -> the median), `set_aside` (in clean and correct, except values set to null that its
+quality_flags name: the sale is kept), `quarantined`, `repaired_wrongly` (in clean with a wrong
+value), or `lost` (nowhere: must not happen). Row `correct_values` counts the values no error
+touched: `injected` = values checked, `repaired_wrongly` = values changed (an error-free row
+quarantined counts all of its values as changed).
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.clean import CleanStats, fill_age
+from pipeline.clean import FLAG_FIELDS, CleanStats, fill_age
 from pipeline.generate import ERROR_KINDS
 from pipeline.generate_values import truth_age_groups
 from pipeline.schema import AGE_MAX, AGE_MIN, CLEAN_COLUMNS, FLOAT_COLUMNS
 
-TARGET_HANDLED = 0.995  # share of erroneous rows repaired correctly, imputed or quarantined
+TARGET_HANDLED = 0.995  # share of erroneous rows repaired, imputed, set aside or quarantined
 TARGET_CHANGED = 0.001  # largest share of untouched (correct) values the cleaner may change
 
-OUTCOMES = ("repaired_correctly", "imputed", "quarantined", "repaired_wrongly", "lost")
-COMPARED: tuple[str, ...] = tuple(c for c in CLEAN_COLUMNS if c != "TotalAmountNormalized")
-# (kind, field) pairs whose original value is gone; the cleaner fills it by policy.
+OUTCOMES = ("repaired_correctly", "imputed", "set_aside", "quarantined", "repaired_wrongly", "lost")
+COMPARED: tuple[str, ...] = tuple(
+    c for c in CLEAN_COLUMNS if c not in ("TotalAmountNormalized", "quality_flags")
+)
+# (kind, field) pairs whose original value is gone; the cleaner fills it by policy. A malformed
+# line may have lost any of its values (e.g. Age given as a list), so its Age may be filled too.
 DESTROYED = frozenset(
     {("missing_value", "Age"), ("invalid_age", "Age"), ("non_numeric_text", "Age")}
 )
@@ -65,39 +69,42 @@ def repair_report(
     in_clean = pd.Series(keys).isin(clean["row_key"]).to_numpy()
     in_quarantine = pd.Series(keys).isin(list(_quarantined_keys(quarantine))).to_numpy()
     equal = _equal_cells(truth, aligned)
+    filled = equal.copy()  # equal, or filled by policy where the error destroyed the value
 
     destroyed = np.array([any((k, f) in DESTROYED for k, f in zip(e, fs, strict=False))
+                          or "malformed" in e
                           for e, fs in zip(errors, fields, strict=True)])  # fmt: skip
     if destroyed.any():
         ages = aligned["Age"].to_numpy(dtype=np.float64)[destroyed]
         expected = (ages == fill_age(stats)) if stats else (ages >= AGE_MIN) & (ages <= AGE_MAX)
-        equal[destroyed, COMPARED.index("Age")] = expected
+        filled[destroyed, COMPARED.index("Age")] |= expected
         groups = aligned["AgeGroup"].to_numpy(dtype=object)[destroyed]
         age_group_ok = np.zeros(len(ages), dtype=bool)
         known = ~np.isnan(ages)
         age_group_ok[known] = groups[known] == truth_age_groups(ages[known].astype(int))
-        equal[destroyed, COMPARED.index("AgeGroup")] = age_group_ok
+        filled[destroyed, COMPARED.index("AgeGroup")] |= age_group_ok
+    kept = filled | _set_aside_cells(aligned)
 
     single = pd.Series(keys).map(copies).fillna(0).to_numpy() <= 1
-    correct = equal.all(axis=1) & single
     outcome = np.select(
         [
-            in_clean & correct & destroyed,
-            in_clean & correct,
+            in_clean & single & equal.all(axis=1),
+            in_clean & single & filled.all(axis=1),
+            in_clean & single & kept.all(axis=1),
             in_clean,
             in_quarantine,
         ],
-        ["imputed", "repaired_correctly", "repaired_wrongly", "quarantined"],
+        ["repaired_correctly", "imputed", "set_aside", "repaired_wrongly", "quarantined"],
         default="lost",
     )
 
     rows = {kind: _counts(outcome[[kind in e for e in errors]]) for kind in ERROR_KINDS}
     rows["all_errors"] = _counts(outcome[has_error])
     rows["no_error"] = _counts(outcome[~has_error])
-    rows["correct_values"] = _value_counts(equal, fields, has_error, in_clean)
+    rows["correct_values"] = _value_counts(kept, fields, has_error, in_clean)
     report = pd.DataFrame.from_dict(rows, orient="index", columns=["injected", *OUTCOMES])
     report.index.name = "kind"
-    handled = report["repaired_correctly"] + report["imputed"] + report["quarantined"]
+    handled = report[["repaired_correctly", "imputed", "set_aside", "quarantined"]].sum(axis=1)
     report["ok_rate"] = handled / report["injected"].where(report["injected"] > 0)
     for row in ("no_error", "correct_values"):  # for these, only intact counts as ok
         total = report.loc[row, "injected"]
@@ -105,6 +112,31 @@ def repair_report(
             report.loc[row, "repaired_correctly"] / total if total else np.nan
         )
     return report
+
+
+def _set_aside_cells(aligned: pd.DataFrame) -> np.ndarray:
+    """rows x COMPARED: the value is null and the row's quality_flags name its field."""
+    out = np.zeros((len(aligned), len(COMPARED)), dtype=bool)
+    if "quality_flags" not in aligned.columns:
+        return out
+    flags = aligned["quality_flags"].fillna("").to_numpy(dtype=object)
+    for i in [i for i, f in enumerate(flags.tolist()) if f]:
+        for flag in flags[i].split(","):
+            field = FLAG_FIELDS.get(flag)
+            if field in COMPARED and pd.isna(aligned[field].iat[i]):
+                out[i, COMPARED.index(field)] = True
+    return out
+
+
+def revenue_kept(truth: pd.DataFrame, clean: pd.DataFrame) -> tuple[float, int]:
+    """(share of the truth's revenue in the clean rows, clean rows whose TotalAmount is not the
+    truth's): what reaches the dashboard, and whether every kept sale is exact."""
+    amounts = truth.set_index("row_key")["TotalAmount"]
+    kept = clean.drop_duplicates("row_key")
+    expected = amounts.reindex(kept["row_key"]).to_numpy(np.float64)
+    wrong = int((~(np.abs(expected - kept["TotalAmount"].to_numpy(np.float64)) < 0.005)).sum())
+    total = float(amounts.sum())
+    return (float(kept["TotalAmount"].sum()) / total if total else 1.0), wrong
 
 
 def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
@@ -161,11 +193,11 @@ def _value_counts(
     checked = untouched & checked_rows[:, None]
     changed = checked & ~(equal & in_clean[:, None])
     n_checked, n_changed = int(checked.sum()), int(changed.sum())
-    return [n_checked, n_checked - n_changed, 0, 0, n_changed, 0]
+    return [n_checked, n_checked - n_changed, 0, 0, 0, n_changed, 0]
 
 
 def handled_rate(report: pd.DataFrame) -> float:
-    """Share of erroneous rows repaired correctly, imputed by policy, or quarantined."""
+    """Share of erroneous rows repaired correctly, imputed by policy, set aside, or quarantined."""
     return float(report.loc["all_errors", "ok_rate"])
 
 

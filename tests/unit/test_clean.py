@@ -15,6 +15,7 @@ from pandas.testing import assert_frame_equal
 from strategies import ANY_BATCHES, ARBITRARY_LINES, clean_batches, dirty_batches, single_typos
 
 from pipeline.clean import (
+    FLAGS,
     QUANTITY_MAX,
     REASONS,
     CleanStats,
@@ -106,6 +107,7 @@ def test_a_valid_record_becomes_one_typed_clean_row() -> None:
             "Price": [24.99],
             "ShippingAddress": ["1 Analytical Way, London"],
             "ShippingDate": [dt.date(2024, 3, 18)],
+            "quality_flags": [""],
         }
     )
     assert_frame_equal(result.clean, expected)
@@ -244,24 +246,33 @@ def test_unreadable_dates_are_quarantined(text: Any, reason: str) -> None:
     assert reasons(line(OrderDate=text)) == [reason]
 
 
-def test_dates_out_of_order_are_quarantined_not_swapped() -> None:
-    assert reasons(
-        line(row_key="a", ShippingDate="2024-03-14"),
-        line(row_key="b", RegistrationDate="2024-03-16"),
-    ) == ["shipped_before_order", "order_before_registration"]
+def test_dates_out_of_order_are_never_swapped() -> None:
+    result = clean_lines(
+        [line(row_key="a", ShippingDate="2024-03-14"),
+         line(row_key="b", RegistrationDate="2024-03-16", CustomerID="C2")], STATS
+    )  # fmt: skip
+    assert result.quarantine["reason"].tolist() == ["order_before_registration"]
+    kept = result.clean.iloc[0]
+    assert (kept["OrderDate"], kept["ShippingDate"]) == (dt.date(2024, 3, 15), None)
+    assert kept["quality_flags"] == "shipped_before_order"
 
 
 @pytest.mark.parametrize(
     ("text", "reason"),
     [("{bad", "malformed_json"), ('{"row_key": "a"} extra', "malformed_json"),
      ("", "malformed_json"), ("[1, 2]", "not_an_object"), ("42", "not_an_object"),
-     ('"{}"', "not_an_object"), (None, "not_text")],
+     ('"[1]"', "not_an_object"), ('"{bad"', "malformed_json"), (None, "not_text")],
 )  # fmt: skip
 def test_lines_that_are_not_json_objects_are_quarantined_with_their_text(
     text: Any, reason: str
 ) -> None:
     quarantine = clean_lines([text], STATS).quarantine
     assert quarantine[["raw", "reason"]].values.tolist() == [[text, reason]]
+
+
+def test_a_line_encoded_twice_is_read_as_its_object() -> None:
+    assert cleaned(json.dumps(line()))["row_key"].tolist() == ["a"]
+    assert reasons(json.dumps("{}")) == ["missing_row_key"]
 
 
 def test_bytes_lines_are_decoded() -> None:
@@ -271,17 +282,78 @@ def test_bytes_lines_are_decoded() -> None:
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [({"row_key": None}, "missing_row_key"), ({"row_key": " "}, "missing_row_key"),
-     ({"CustomerID": ABSENT}, "missing_customer_id"), ({"Name": ""}, "missing_name"),
-     ({"ShippingAddress": None}, "missing_shipping_address"), ({"Age": [36]}, "wrong_type_age"),
-     ({"Quantity": {"n": 2}}, "wrong_type_quantity"), ({"Price": True}, "wrong_type_price"),
-     ({"Name": 12345}, "wrong_type_name"), ({"row_key": 7.5}, "wrong_type_row_key")],
+     ({"CustomerID": ABSENT}, "missing_customer_id"), ({"Country": ["UK"]}, "wrong_type_country"),
+     ({"Quantity": {"n": 2}, "TotalAmount": None}, "wrong_type_quantity"),
+     ({"RegistrationDate": 7.5}, "wrong_type_registration_date"),
+     ({"row_key": 7.5}, "wrong_type_row_key")],
 )  # fmt: skip
 def test_required_or_mistyped_fields_are_quarantined(overrides: dict, reason: str) -> None:
     assert reasons(line(**overrides)) == [reason]
 
 
+@pytest.mark.parametrize(
+    ("overrides", "flags"),
+    [({"Name": ""}, "missing_name"), ({"Name": 12345}, "wrong_type_name"),
+     ({"ShippingAddress": None}, "missing_shipping_address"),
+     ({"ShippingDate": "2024-02-30"}, "impossible_shipping_date"),
+     ({"ShippingDate": ABSENT, "Name": None}, "missing_name,missing_shipping_date"),
+     ({"ShippingDate": "2024-03-01"}, "shipped_before_order")],
+)  # fmt: skip
+def test_a_defect_the_analysis_can_live_without_keeps_the_sale_and_is_flagged(
+    overrides: dict, flags: str
+) -> None:
+    kept = cleaned(line(**overrides))
+    assert kept["quality_flags"].tolist() == [flags]
+    assert kept["TotalAmount"].tolist() == [49.98]
+    set_aside = {"name": "Name", "address": "ShippingAddress", "date": "ShippingDate",
+                 "order": "ShippingDate"}  # fmt: skip
+    for flag in flags.split(","):
+        assert kept[set_aside[flag.rsplit("_", 1)[1]]].tolist() == [None]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "column", "value"),
+    [({"Age": [36]}, "Age", 40), ({"Price": True}, "Price", 24.99),
+     ({"Category": 3}, "Category", "Electronics"), ({"TotalAmount": [1]}, "TotalAmount", 49.98),
+     ({"Quantity": {"n": 2}}, "Quantity", 2), ({"ProductID": [1]}, "ProductID", "P001")],
+)  # fmt: skip
+def test_a_value_of_the_wrong_type_is_treated_as_missing_where_a_rule_fills_it(
+    overrides: dict, column: str, value: Any
+) -> None:
+    assert cleaned(line(**overrides), stats=CleanStats(40.0, 0.0, 100.0))[column].tolist() == [
+        value
+    ]
+
+
+def test_a_customers_other_orders_repair_its_broken_values_when_they_agree() -> None:
+    lines = [line(row_key="a"), line(row_key="b", Name=None, Age="x", Country="Atlantis",
+             RegistrationDate="2023-02-30"), line(row_key="c", Age=[1], Country=None)]  # fmt: skip
+    clean = clean_lines(lines, CleanStats(50.0, 0.0, 100.0)).clean
+    columns = ["Name", "Age", "Country", "RegistrationDate", "quality_flags"]
+    assert clean[columns].drop_duplicates().values.tolist() == [
+        ["Ada Lovelace", 36, "United Kingdom", dt.date(2023, 1, 10), ""]
+    ]
+
+
+def test_a_customers_values_that_disagree_repair_nothing() -> None:
+    lines = [line(row_key="a"), line(row_key="b", Age=50, Name="Ada King"),
+             line(row_key="c", Name=None, Age=None)]  # fmt: skip
+    clean = clean_lines(lines, CleanStats(44.0, 0.0, 100.0)).clean.set_index("row_key")
+    assert clean.loc["c", ["Name", "Age", "quality_flags"]].tolist() == [None, 44, "missing_name"]
+
+
+def test_an_unrepairable_country_or_registration_date_is_still_quarantined() -> None:
+    lines = [line(row_key="a", Country=None), line(row_key="b", CustomerID="C2",
+             RegistrationDate=None), line(row_key="c", CustomerID="C3", Country="Atlantis"),
+             line(row_key="d", CustomerID="C3", Country="Nowhere")]  # fmt: skip
+    assert reasons(*lines) == [
+        "missing_country", "missing_registration_date", "unknown_country", "unknown_country"
+    ]
+
+
 def test_quarantine_keeps_original_values_as_text() -> None:
-    quarantine = clean_lines([line(Age=[36], Price=24.99, Name=None)], STATS).quarantine
+    rejected = line(Age=[36], Price=24.99, Name=None, OrderDate=None)
+    quarantine = clean_lines([rejected], STATS).quarantine
     expected = {"Age": "[36]", "Price": "24.99", "Name": None, "Country": "United Kingdom"}
     assert quarantine[list(expected)].to_dict("records") == [expected]
 
@@ -301,7 +373,7 @@ def test_duplicate_row_keys_keep_the_first_and_are_counted() -> None:
 
 
 def test_a_quarantined_row_does_not_hide_a_later_good_row_with_its_key() -> None:
-    result = clean_lines([line(Country="Atlantis"), line()], STATS)
+    result = clean_lines([line(ProductID="P999"), line()], STATS)
     assert (len(result.clean), len(result.quarantine), result.duplicates) == (1, 1, 0)
 
 
@@ -315,7 +387,9 @@ def test_totals_are_normalised_by_the_global_range_and_clipped() -> None:
 
 
 def test_stat_inputs_hold_valid_ages_and_the_totals_the_cleaner_keeps() -> None:
-    raw = parse_lines([line(), line(row_key="b", Age="x", Quantity=0), line(Country="Atlantis")])
+    raw = parse_lines(
+        [line(), line(row_key="b", Age="x", Quantity=0, CustomerID="C2"), line(ProductID="P999")]
+    )
     inputs = stat_inputs(raw)
     assert_frame_equal(
         inputs, pd.DataFrame({"Age": [36.0, np.nan, 36.0], "TotalAmount": [49.98, 49.98, np.nan]})
@@ -357,14 +431,22 @@ VOCABULARIES = {
 
 def assert_schema_invariants(clean: pd.DataFrame) -> None:
     assert list(clean.columns) == list(CLEAN_COLUMNS)
-    assert not clean.isna().any().any()
+    flags = clean["quality_flags"].str.split(",")
+    set_aside = {"Name": "_name", "ShippingAddress": "_shipping_address", "ShippingDate": "_date"}
+    for column, ending in set_aside.items():  # null exactly where a flag names the field
+        named = flags.map(lambda f, e=ending: any(x.endswith(e) for x in f if x))
+        if column == "ShippingDate":
+            named |= flags.map(lambda f: "shipped_before_order" in f)
+        assert (clean[column].isna() == named).all(), column
+    assert not clean.drop(columns=list(set_aside)).isna().any().any()
+    assert all(set(f) <= {"", *FLAGS} for f in flags)
     assert clean["Age"].dtype == np.int32 and clean["Quantity"].dtype == np.int32
     for column in ("TotalAmount", "TotalAmountNormalized", "Price"):
         assert clean[column].dtype == np.float64
     for column in ("RegistrationDate", "OrderDate", "ShippingDate"):
-        assert all(type(d) is dt.date for d in clean[column])
+        assert all(type(d) is dt.date for d in clean[column].dropna())
     for column in ("row_key", "CustomerID", "Name", "ShippingAddress"):
-        assert all(isinstance(s, str) and s and s == s.strip() for s in clean[column])
+        assert all(isinstance(s, str) and s and s == s.strip() for s in clean[column].dropna())
     assert clean["Age"].between(AGE_MIN, AGE_MAX).all()
     assert (clean["AgeGroup"] == age_groups(clean["Age"])).all()
     assert clean["AgeGroup"].isin(AGE_GROUPS).all()
@@ -379,7 +461,8 @@ def assert_schema_invariants(clean: pd.DataFrame) -> None:
     expected_totals = [round(q * p, 2) for q, p in zip(quantities, prices, strict=True)]
     assert clean["TotalAmount"].tolist() == expected_totals
     assert (clean["RegistrationDate"] <= clean["OrderDate"]).all()
-    assert (clean["OrderDate"] <= clean["ShippingDate"]).all()
+    shipped = clean["ShippingDate"].notna()
+    assert (clean["OrderDate"][shipped] <= clean["ShippingDate"][shipped]).all()
     assert clean["TotalAmountNormalized"].between(0.0, 1.0).all()
     assert clean["row_key"].is_unique
 
@@ -428,7 +511,10 @@ def test_cleaning_clean_output_again_changes_nothing(lines: list[str]) -> None:
     stats = compute_stats(stat_inputs(parse_lines(lines)))
     first = clean_lines(lines, stats)
     again = clean_lines(to_lines(first.clean), stats)
-    assert_frame_equal(again.clean, first.clean)
+    values = [c for c in CLEAN_COLUMNS if c != "quality_flags"]
+    assert_frame_equal(again.clean[values], first.clean[values])
+    # A set-aside value comes back missing: still flagged, as missing.
+    assert ((again.clean["quality_flags"] == "") == (first.clean["quality_flags"] == "")).all()
     assert again.quarantine.empty and again.duplicates == 0
 
 

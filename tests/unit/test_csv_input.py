@@ -131,8 +131,9 @@ def test_fields_the_header_lacks_are_null_and_the_rules_decide(tmp_path: Path) -
     (record,) = convert(tmp_path, csv_text([ROW], columns))
     assert list(record) == [*columns, "Price", "ShippingAddress"]
     assert record == {**ROW, "Price": None, "ShippingAddress": None}
-    result = clean_lines([json.dumps(record)])
-    assert result.quarantine["reason"].tolist() == ["missing_shipping_address"]
+    result = clean_lines([json.dumps(record)])  # the sale kept, the address set aside
+    assert result.quarantine.empty
+    assert result.clean["quality_flags"].tolist() == ["missing_shipping_address"]
 
 
 def test_a_header_without_any_expected_field_is_refused_before_any_work(tmp_path: Path) -> None:
@@ -174,7 +175,7 @@ def test_an_unclosed_quote_stops_with_the_line_instead_of_reading_everything(
 def test_bytes_that_are_not_utf8_reach_the_rule_set_as_invalid_text(tmp_path: Path) -> None:
     text = csv_text([{**ROW, "Name": "NAME"}], [*FIELDS]).encode().replace(b"NAME", b"Bad\xff")
     (record,) = convert(tmp_path, text)
-    assert clean_lines([json.dumps(record)]).quarantine["reason"].tolist() == ["invalid_name"]
+    assert clean_lines([json.dumps(record)]).clean["quality_flags"].tolist() == ["invalid_name"]
 
 
 def test_blank_lines_are_skipped(tmp_path: Path) -> None:

@@ -275,7 +275,7 @@ def _record(**fields: str) -> str:
 
 def test_a_utc_date_outside_the_calendar_is_quarantined_not_a_crash() -> None:
     result = clean_lines(
-        [_record(RegistrationDate="0001-01-01T00:30+02:00"), _record(row_key="r2")]
+        [_record(RegistrationDate="0001-01-01T00:30+02:00", CustomerID="C2"), _record(row_key="r2")]
     )
     assert list(result.quarantine["reason"]) == ["impossible_registration_date"]
     assert len(result.clean) == 1

@@ -13,7 +13,7 @@ from expectations import DATASETS, read_suite
 from pipeline.clean import clean_lines, parse_lines
 from pipeline.gates import GateFailed, GateResult, load_frame, require, validate
 from pipeline.generate import generate_orders
-from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES, FIELDS
+from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES, FIELDS, NULLABLE_COLUMNS
 
 pytestmark = pytest.mark.unit
 
@@ -47,7 +47,29 @@ def test_the_clean_suite_types_and_requires_every_clean_column() -> None:
     assert {c: kw["type_"] for c, kw in types.items()} == {
         c: {"$PARAMETER": t} for c, t in CLEAN_TYPES.items()
     }
-    assert set(by_type("clean", "expect_column_values_to_not_be_null")) == set(CLEAN_COLUMNS)
+    not_null = set(CLEAN_COLUMNS) - set(NULLABLE_COLUMNS)
+    assert set(by_type("clean", "expect_column_values_to_not_be_null")) == not_null
+
+
+@pytest.mark.parametrize(
+    ("column", "flags", "passes"),
+    [("Name", "missing_name", True), ("Name", "", False), ("Name", "missing_shipping_date", False),
+     ("ShippingDate", "shipped_before_order", True), ("ShippingDate", "wrong_type_name", False),
+     (None, "missing_name", False), (None, "no_such_flag", False),
+     ("ShippingAddress", "missing_name,invalid_shipping_address", False)],
+)  # fmt: skip
+def test_the_clean_suite_allows_a_null_only_where_quality_flags_name_it(
+    good_clean: pd.DataFrame, column: str | None, flags: str, passes: bool
+) -> None:
+    frame = good_clean.copy()
+    if column is not None:
+        frame[column] = frame[column].astype(object)
+        frame.loc[0, column] = None
+    frame.loc[0, "quality_flags"] = flags
+    result = validate("clean", frame)
+    assert result.success is passes, result.failed
+    if not passes:
+        assert ("expect_column_values_to_be_between", "set_aside_mismatches") in kinds(result)
 
 
 def test_the_raw_suite_requires_every_field_of_the_record_contract() -> None:

@@ -31,7 +31,7 @@ CLEAN_ROWS = st.fixed_dictionaries(
     {
         "row_key": KEY_TEXT,
         "CustomerID": KEY_TEXT,
-        "Name": TEXT,
+        "Name": st.none() | TEXT,
         "Age": st.integers(18, 100),
         "AgeGroup": st.sampled_from(AGE_GROUPS),
         "Country": TEXT,
@@ -45,8 +45,9 @@ CLEAN_ROWS = st.fixed_dictionaries(
         "ProductName": TEXT,
         "Category": TEXT,
         "Price": MONEY,
-        "ShippingAddress": TEXT,
-        "ShippingDate": DATES,
+        "ShippingAddress": st.none() | TEXT,
+        "ShippingDate": st.none() | DATES,
+        "quality_flags": st.sampled_from(("", "missing_name", "shipped_before_order")),
     }
 )
 

@@ -20,6 +20,7 @@ from pipeline.quality import (
     format_report,
     handled_rate,
     repair_report,
+    revenue_kept,
     target_failures,
 )
 
@@ -44,13 +45,38 @@ def test_default_error_rate_meets_the_quality_targets(run) -> None:
     assert (kinds["injected"] == kinds[list(OUTCOMES)].sum(axis=1)).all()
 
 
-def test_errors_that_destroy_a_value_are_quarantined_or_imputed_not_repaired(run) -> None:
+def test_errors_that_destroy_a_value_are_quarantined_imputed_or_set_aside_never_guessed(
+    run,
+) -> None:
     truth, result, stats = run
     report = repair_report(truth, result.clean, result.quarantine, stats)
-    for kind in ("impossible_date", "ship_before_order", "malformed"):
-        assert report.loc[kind, "quarantined"] == report.loc[kind, "injected"]
-    assert report.loc["invalid_age", "repaired_correctly"] == 0
+    kinds = report.loc[list(ERROR_KINDS)]
+    assert (kinds["repaired_wrongly"] == 0).all(), format_report(report)
+    ship = report.loc["ship_before_order"]  # the sale kept, the shipping date set aside
+    assert ship["set_aside"] > 0 and ship["set_aside"] + ship["quarantined"] == ship["injected"]
+    assert report.loc["impossible_date", ["quarantined", "set_aside"]].min() > 0
+    # Encoded twice: read; cut short or not an object: quarantined.
+    assert report.loc["malformed", ["repaired_correctly", "quarantined"]].min() > 0
+    # An invalid age: the customer's age from its other orders, else the median.
+    assert report.loc["invalid_age", ["repaired_correctly", "imputed"]].min() > 0
     assert report.loc["duplicate", "repaired_correctly"] == report.loc["duplicate", "injected"]
+
+
+def test_kept_sales_carry_the_truths_totals_and_almost_all_the_revenue(run) -> None:
+    truth, result, _ = run
+    share, wrong = revenue_kept(truth, result.clean)
+    assert wrong == 0 and 0.995 <= share <= 1.0
+
+
+def test_a_null_value_is_set_aside_only_when_its_flag_names_it(run) -> None:
+    truth, result, stats = run
+    error_free = set(truth.loc[truth["errors"].str.len() == 0, "row_key"])
+    clean = result.clean.copy()
+    first, second = clean.index[clean["row_key"].isin(error_free)][:2]
+    clean.loc[[first, second], "Name"] = None
+    clean.loc[first, "quality_flags"] = "missing_name"
+    report = repair_report(truth, clean, result.quarantine, stats)
+    assert report.loc["no_error", ["set_aside", "repaired_wrongly"]].tolist() == [1, 1]
 
 
 def test_a_changed_correct_value_is_counted(run) -> None:
