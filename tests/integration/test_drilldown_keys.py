@@ -47,6 +47,7 @@ def order(customer_id: str, row_key: str, day: int, quantity: int = 1) -> dict[s
         "Price": 9.99,
         "ShippingAddress": "1 Main St, Zürich",
         "ShippingDate": dt.date(2024, 3, day),
+        "quality_flags": "",
     }
 
 

@@ -70,8 +70,12 @@ DAMAGE = [
         "row_key",
         id="duplicate-row-key",
     ),
-    pytest.param(
-        "Name", lambda f, i: None, "expect_column_values_to_not_be_null", "Name", id="null-name"
+    pytest.param(  # a null Name is allowed only where quality_flags names it
+        "Name",
+        lambda f, i: None,
+        "expect_column_values_to_be_between",
+        "set_aside_mismatches",
+        id="null-name-without-its-flag",
     ),
 ]
 

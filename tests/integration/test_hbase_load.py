@@ -41,6 +41,9 @@ def clean_row(i: int) -> dict[str, object]:
         "Price": 9.99,
         "ShippingAddress": f"{i} Main St, Zürich",
         "ShippingDate": dt.date(2024, 3, 1 + i % 28),
+        "quality_flags": "",
+        **({"Name": None, "quality_flags": "missing_name"} if i % 97 == 5 else {}),
+        **({"ShippingDate": None, "quality_flags": "shipped_before_order"} if i % 89 == 7 else {}),
     }
 
 
