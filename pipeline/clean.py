@@ -837,7 +837,9 @@ def _check_all(columns: dict[str, np.ndarray], catalogue: Catalogue | None) -> _
     if not len(rows):
         return first
     facts = pd.DataFrame(_customer_facts(first))
-    agreed = agreed_customers(facts).reindex(facts["CustomerID"].to_numpy()[rows])
+    customers = facts["CustomerID"].to_numpy()[rows]
+    concerned = facts[facts["CustomerID"].isin(pd.unique(customers))]  # only these can matter
+    agreed = agreed_customers(concerned).reindex(customers)
     second = _check({c: v[rows] for c, v in columns.items()}, first.catalogue, agreed)
     return _merged(first, second, rows)
 
