@@ -39,6 +39,7 @@ ORDER_TABLE_COLUMNS: tuple[str, ...] = (
     "TotalAmount",
     "ShippingDate",
     "ShippingAddress",
+    "quality_flags",  # what was set aside in a kept order
 )
 PROFILE_COLUMNS: tuple[str, ...] = ("Name", "Age", "AgeGroup", "Country", "RegistrationDate")
 EMPTY_TEXT = "No orders match the filters"
@@ -193,7 +194,7 @@ def top_customers(selection: Selection, n: int = TOP_N) -> ChartData:
     top = np.lexsort((present, -cents))[:n]  # codes follow the sorted CustomerIDs
     return {
         "customers": [str(c) for c in table.ids[present[top]]],
-        "names": [str(name) for name in table.names[present[top]]],
+        "names": [_cell(name) for name in table.names[present[top]]],
         "sales": _money(np.rint(cents[top])),
         "orders": _ints(np.rint(orders[top])),
     }

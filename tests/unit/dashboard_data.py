@@ -77,6 +77,7 @@ def clean_orders(rows: int = 2_000, seed: int = 7) -> pd.DataFrame:
                 "Price": price,
                 "ShippingAddress": f"{i} Main Street",
                 "ShippingDate": order_day + dt.timedelta(days=int(shipping[i])),
+                "quality_flags": "",
             }
         )
     frame = pd.DataFrame.from_records(records, columns=list(CLEAN_COLUMNS))

@@ -21,7 +21,7 @@ from dashboard_data import (
     write_partitioned,
     write_spark_like,
 )
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
@@ -603,6 +603,10 @@ SELECTIONS = st.fixed_dictionaries(
 
 @settings(deadline=None)
 @given(chosen=SELECTIONS)
+@example(chosen={})  # no filter: every order
+@example(chosen={"start": "2024-06", "end": "2024-06"})  # one month, the data's last
+# A range that starts before the data, and a country with an apostrophe.
+@example(chosen={"start": "2022-12", "end": "2023-01", "country": "Côte d'Ivoire"})
 def test_filters_on_the_aggregates_equal_filters_on_the_clean_rows(
     snapshot, raw_orders, chosen
 ) -> None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import string
 from pathlib import Path
 
 import pytest
 from dashboard_data import CATEGORIES, COUNTRIES, clean_orders, write_spark_like
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
 from markupsafe import escape
 
 from dashboard import ParquetSource, create_app
@@ -21,20 +19,9 @@ from pipeline.schema import AGE_GROUPS
 pytestmark = pytest.mark.unit
 
 
-def _fuzz_settings() -> settings:
-    """The profile named by HYPOTHESIS_PROFILE when one is registered, else ~200 examples."""
-    name = os.environ.get("HYPOTHESIS_PROFILE")
-    try:
-        base = settings.get_profile(name) if name else None
-    except InvalidArgument:
-        base = None
-    if base is None:
-        base = settings(max_examples=200, deadline=None, database=None)
-    # Huge payloads are the point here, so the "slow/large data" health checks do not apply.
-    return settings(base, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-FUZZ = _fuzz_settings()
+# The profile tests/conftest.py loaded (HYPOTHESIS_PROFILE), less two health checks: huge payloads
+# are the point here, so "slow/large data" does not apply.
+FUZZ = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 ENDPOINTS = ("/", "/api/summary", "/customer", "/health", "/health/pipeline")
 TARGETS = [(path, name) for path in ("/", "/api/summary") for name in FILTER_PARAMS] + [
@@ -139,6 +126,13 @@ def rejection_bodies(client) -> dict[tuple[str, str], set[bytes]]:
 @pytest.mark.parametrize(("path", "name"), TARGETS)
 @FUZZ
 @given(payload=payloads)
+# The validation's own boundaries, on every run whatever the draw:
+@example(payload="0000-01")  # a month's shape but year 0: not a calendar month
+@example(payload="2023-00")
+@example(payload="2023-12")  # the last calendar month, accepted as a month
+@example(payload="2023-06\n")  # re's "$" lets a trailing newline through; fullmatch does not
+@example(payload="\uff12\uff10\uff12\uff13-\uff10\uff16")  # full-width digits: \d, not [0-9]
+@example(payload="x" * 64)  # the longest customer ID accepted (65 is a rejection probe)
 def test_any_value_is_answered_by_its_contract_and_a_rejection_leaves_no_trace(
     client, rejection_bodies, path: str, name: str, payload: str
 ) -> None:
