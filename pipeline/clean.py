@@ -64,7 +64,10 @@ Rules, field by field (what cannot be repaired with confidence is quarantined, n
   ``March 15th, 2024``, with or without a weekday, RFC 2822). Missing -> ``missing_<field>``;
   unparseable, a bad time or a weekday that is not the date's -> ``invalid_<field>``; a
   calendar-impossible date (2024-02-30, or a UTC date outside 0001..9999) ->
-  ``impossible_<field>``; slashes with both parts in 1..12 and different -> ``ambiguous_<field>``.
+  ``impossible_<field>``; slashes with both parts in 1..12 and different -> ``ambiguous_<field>``,
+  unless the same input decides its order: at least 20 of its rows hold a slash date only
+  day-first (``25/03/2024``) or only month-first (``03/25/2024``) can read, and at most 1 % of
+  that number the other way (date_forms.day_first_of); then every slash date is read that way.
   OrderDate < RegistrationDate -> ``order_before_registration``; ShippingDate < OrderDate ->
   ``shipped_before_order`` (never repaired: which date is wrong is unknown).
 - Customer-consistent repair: a missing or broken Name, Age, Country or RegistrationDate (any
@@ -106,7 +109,7 @@ import pandas as pd
 
 from pipeline import countries, hbase_codec
 from pipeline.catalogue import Catalogue
-from pipeline.date_forms import parse_date
+from pipeline.date_forms import day_first_of, parse_date, slash_order
 from pipeline.number_forms import canonical_id, parse_number, stripped_text
 from pipeline.schema import (
     AGE_GROUPS,
@@ -447,7 +450,8 @@ class _Checked:
     total: np.ndarray  # round(Quantity * Price, 2), NaN where unknown
     dates: dict[str, np.ndarray]  # proleptic ordinals, -1 where not valid
     valid: dict[str, np.ndarray]  # per CUSTOMER_FIELDS and CustomerID: the value is valid (bool)
-    pending: np.ndarray  # bool: the customer's other orders may repair this row
+    pending: np.ndarray  # bool: the customer's other orders or the source's slash order may help
+    slash_votes: np.ndarray  # int8: slash_order summed over the row's dates
     flags: np.ndarray  # object: quality_flags text
 
 
@@ -480,8 +484,10 @@ def _check(
     columns: dict[str, np.ndarray],
     catalogue: Catalogue | None = None,
     known: pd.DataFrame | None = None,
+    day_first: bool | None = None,
 ) -> _Checked:
-    """The rules per row; `known`: the customers' agreed values (agreed_customers) per row."""
+    """The rules per row; `known`: the customers' agreed values (agreed_customers) per row;
+    `day_first`: the source's slash-date order (day_first_of), when decided."""
     if catalogue is None:
         catalogue = Catalogue.default()
     n = len(columns["raw"])
@@ -509,7 +515,8 @@ def _check(
     category = convert("Category", _vocabulary(catalogue.match_category), np.intp)
     by_name = convert("ProductName", _vocabulary(catalogue.match_name), np.intp)
     by_id = convert("ProductID", _product_id(catalogue), np.intp)
-    dates = {f: convert(f, parse_date, np.int64) for f in DATE_FIELDS}
+    dates = {f: convert(f, lambda v: parse_date(v, day_first), np.int64) for f in DATE_FIELDS}
+    ambiguous_date = np.logical_or.reduce([status[f] == AMBIGUOUS for f in DATE_FIELDS])
     values = {"Name": text["Name"], "Age": age, "Country": country,
               "RegistrationDate": dates["RegistrationDate"]}  # fmt: skip
     customer = status["CustomerID"] == OK
@@ -558,9 +565,20 @@ def _check(
         total=np.where(passed, total, np.nan),
         dates=dates,
         valid=valid,
-        pending=broken if known is None else np.zeros(n, dtype=bool),
+        pending=(broken | ambiguous_date) if known is None else np.zeros(n, dtype=bool),
+        slash_votes=_slash_votes(columns),
         flags=flags.text(),
     )
+
+
+def _slash_votes(columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Per row, date_forms.slash_order summed over its dates (each distinct value read once)."""
+    votes = np.zeros(len(columns["raw"]), dtype=np.int8)
+    for f in DATE_FIELDS:
+        texts = _objects([v if type(v) is str else "" for v in columns[f].tolist()])
+        codes, distinct = pd.factorize(texts)
+        votes += np.array([slash_order(v) for v in distinct], dtype=np.int8)[codes]
+    return votes
 
 
 def _repair_customers(
@@ -793,6 +811,7 @@ CHECKED_TYPES: dict[str, str] = {
     **{q: "STRING" for q in QUARANTINE_TEXT.values()},
     "raw": "STRING",
     "pending": "BOOLEAN",
+    "slash_votes": "TINYINT",
 }
 
 
@@ -801,6 +820,7 @@ def check_lines(
     *,
     catalogue: Catalogue | None = None,
     known: pd.DataFrame | None = None,
+    day_first: bool | None = None,
 ) -> pd.DataFrame:
     """Every rule that needs neither the global statistics nor other customers' rows.
 
@@ -810,11 +830,13 @@ def check_lines(
     values (what agreed_customers reads). Without `known`, a row whose customer values may be
     repaired from the customer's other orders is `pending` and keeps `raw`: the caller checks
     those lines again with `known`, the agreed_customers values of each line's CustomerID (a
-    frame aligned with `lines`), and uses that result instead. The Spark job runs this once per
-    batch, then drops repeated row_keys and fills the statistics' columns across all batches.
-    Products resolve against `catalogue` (default: Catalogue.default(), schema.CATALOGUE).
+    frame aligned with `lines`), and `day_first`, the source's slash order decided from every
+    row's `slash_votes` (slash_tally, date_forms.day_first_of), and uses that result instead.
+    The Spark job runs this once per batch, then drops repeated row_keys and fills the
+    statistics' columns across all batches. Products resolve against `catalogue` (default:
+    Catalogue.default(), schema.CATALOGUE).
     """
-    checked = _check(_parse_columns(lines), catalogue, known)
+    checked = _check(_parse_columns(lines), catalogue, known, day_first)
     return pd.DataFrame(_checked_columns(checked), columns=list(CHECKED_TYPES))
 
 
@@ -836,12 +858,19 @@ def _check_all(columns: dict[str, np.ndarray], catalogue: Catalogue | None) -> _
     rows = np.flatnonzero(first.pending)
     if not len(rows):
         return first
+    day_first = day_first_of(*slash_tally(first.slash_votes))
     facts = pd.DataFrame(_customer_facts(first))
     customers = facts["CustomerID"].to_numpy()[rows]
     concerned = facts[facts["CustomerID"].isin(pd.unique(customers))]  # only these can matter
     agreed = agreed_customers(concerned).reindex(customers)
-    second = _check({c: v[rows] for c, v in columns.items()}, first.catalogue, agreed)
+    second = _check({c: v[rows] for c, v in columns.items()}, first.catalogue, agreed, day_first)
     return _merged(first, second, rows)
+
+
+def slash_tally(votes: Any) -> tuple[int, int]:
+    """(rows voting day-first, rows voting month-first): day_first_of's input."""
+    votes = np.asarray(votes)
+    return int((votes > 0).sum()), int((votes < 0).sum())
 
 
 def _merged(first: _Checked, second: _Checked, rows: np.ndarray) -> _Checked:
@@ -867,6 +896,7 @@ def _merged(first: _Checked, second: _Checked, rows: np.ndarray) -> _Checked:
         dates=put_all(first.dates, second.dates),
         valid=put_all(first.valid, second.valid),
         pending=put(first.pending, second.pending),
+        slash_votes=first.slash_votes,
         flags=put(first.flags, second.flags),
     )
 
@@ -922,6 +952,7 @@ def _checked_columns(checked: _Checked) -> dict[str, np.ndarray]:
     kept = rejected | checked.pending
     columns["raw"] = _spread(kept, raw["raw"][kept])
     columns["pending"] = checked.pending
+    columns["slash_votes"] = checked.slash_votes
     return columns
 
 

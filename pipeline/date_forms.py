@@ -9,8 +9,9 @@ Accepted (whitespace runs count as one space; letters in any case; month names i
   optionally a zone ``Z``, ``+hh:mm``, ``+hhmm`` or ``+hh`` (``UTC``/``GMT`` too):
   ``2024-03-05T14:22:01Z``, ``2024-03-05 14:22:01``, ``2024-03-05T00:00:00.000+02:00``;
 - day first with dots: ``05.03.2024``;
-- slashes ``MM/DD/YYYY`` or ``DD/MM/YYYY`` only when the value decides it (one part > 12, or both
-  equal); both parts in 1..12 and different -> AMBIGUOUS, never guessed;
+- slashes ``MM/DD/YYYY`` or ``DD/MM/YYYY`` when the value decides it (one part > 12, or both
+  equal); both parts in 1..12 and different -> AMBIGUOUS, never guessed, unless the caller passes
+  ``day_first`` decided from the same source's other values (slash_order, day_first_of);
 - month names: ``March 5, 2024``, ``Mar 5 2024``, ``5 March 2024``, ``5-Mar-2024``,
   ``2024-Mar-05``, the day also with its English suffix (``March 5th, 2024``, ``1st``, ``22nd``),
   each optionally after a weekday (``Tue, 5 Mar 2024``, ``Tuesday, March 5, 2024``), and RFC 2822
@@ -89,8 +90,39 @@ _FORMATS: tuple[re.Pattern[str], ...] = tuple(
 )
 
 
-def parse_date(value: Any) -> tuple[int, int]:
-    """Date text in one of the forms above -> (proleptic ordinal of its UTC date, status)."""
+# A source's slash order is decided by its unambiguous slash dates: at least this many one way
+# and at most 1 % of that the other way (a few typos do not undo a clear convention).
+MIN_SLASH_EVIDENCE = 20
+
+
+def slash_order(value: Any) -> int:
+    """+1 for a slash date only day-first can read (``25/03/2024``), -1 for one only month-first
+    can (``03/25/2024``), 0 for anything else."""
+    if type(value) is not str:
+        return 0
+    match = _SLASH.fullmatch(" ".join(value.split()))
+    if match is None:
+        return 0
+    first, second = int(match["a"]), int(match["b"])
+    if 12 < first <= 31 and 1 <= second <= 12:
+        return 1
+    if 12 < second <= 31 and 1 <= first <= 12:
+        return -1
+    return 0
+
+
+def day_first_of(day_first_votes: int, month_first_votes: int) -> bool | None:
+    """The source's slash order from its slash_order votes, or None when they do not decide it."""
+    most, least = max(day_first_votes, month_first_votes), min(day_first_votes, month_first_votes)
+    if most < MIN_SLASH_EVIDENCE or least * 100 > most:
+        return None
+    return day_first_votes > month_first_votes
+
+
+def parse_date(value: Any, day_first: bool | None = None) -> tuple[int, int]:
+    """Date text in one of the forms above -> (proleptic ordinal of its UTC date, status).
+
+    `day_first`: how the source writes slash dates, when its other values decided it."""
     if value is None or (type(value) is float and value != value):
         return -1, MISSING
     if type(value) is not str:
@@ -103,7 +135,7 @@ def parse_date(value: Any) -> tuple[int, int]:
         return _read(match.groupdict())
     match = _SLASH.fullmatch(text)
     if match is not None:
-        return _read_slash(int(match["a"]), int(match["b"]), int(match["y"]))
+        return _read_slash(int(match["a"]), int(match["b"]), int(match["y"]), day_first)
     for pattern in _FORMATS:
         match = pattern.fullmatch(text)
         if match is not None:
@@ -111,9 +143,11 @@ def parse_date(value: Any) -> tuple[int, int]:
     return -1, INVALID
 
 
-def _read_slash(first: int, second: int, year: int) -> tuple[int, int]:
+def _read_slash(first: int, second: int, year: int, day_first: bool | None) -> tuple[int, int]:
     if 1 <= first <= 12 and 1 <= second <= 12 and first != second:
-        return -1, AMBIGUOUS  # 03/05: March 5 or 3 May, never guessed
+        if day_first is None:
+            return -1, AMBIGUOUS  # 03/05: March 5 or 3 May, never guessed
+        return _utc_ordinal(year, *((second, first) if day_first else (first, second)))
     month, day = (first, second) if first <= 12 else (second, first)
     return _utc_ordinal(year, month, day)
 

@@ -104,7 +104,7 @@ def split_points() -> list[bytes]:
 
 
 def _text(value: Any) -> bytes:
-    if value is None or value is pd.NaT:
+    if value is None or value is pd.NaT or (type(value) is float and value != value):
         return b""
     if isinstance(value, dt.datetime | pd.Timestamp):
         return value.date().isoformat().encode()

@@ -37,6 +37,7 @@ from pipeline.clean import (
     check_lines,
     fill_stats,
 )
+from pipeline.date_forms import day_first_of
 from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES
 from pipeline.settings import Settings
 
@@ -74,15 +75,18 @@ def checked_batches(
 
 
 def rechecked_batches(
-    catalogue: Catalogue,
+    catalogue: Catalogue, day_first: bool | None
 ) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
-    """check_lines again on pending rows' lines, with their customers' agreed values."""
+    """check_lines again on pending rows' lines, with their customers' agreed values and the
+    source's slash-date order."""
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             known = pd.DataFrame({f: batch[f"known_{f}"] for f in CUSTOMER_FIELDS})
             known = known.astype(object).where(known.notna(), None)
-            checked = check_lines(batch["raw"], catalogue=catalogue, known=known)
+            checked = check_lines(
+                batch["raw"], catalogue=catalogue, known=known, day_first=day_first
+            )
             checked[LINE] = batch[LINE].to_numpy()
             yield checked
 
@@ -111,15 +115,24 @@ def agreed_customers(checked: DataFrame) -> DataFrame:
     )  # fmt: skip
 
 
+def day_first(checked: DataFrame) -> bool | None:
+    """The input's slash-date order from every row's slash_votes (None: not decided)."""
+    votes = checked.agg(
+        F.count_if(F.col("slash_votes") > 0), F.count_if(F.col("slash_votes") < 0)
+    ).first()
+    return day_first_of(int(votes[0] or 0), int(votes[1] or 0))
+
+
 def with_customer_repairs(checked: DataFrame, catalogue: Catalogue) -> DataFrame:
-    """`checked` with each pending row replaced by its check with its customer's agreed values.
+    """`checked` with each pending row replaced by its check with its customer's agreed values
+    and the input's slash-date order.
 
     The rechecked rows are grouped by month too, so a month gets at most one more file, and
     checkpointed: every read of the result reuses them."""
     pending = checked.filter("pending").select("raw", LINE, "CustomerID")
     rechecked = (
         pending.join(agreed_customers(checked), "CustomerID", "left")
-        .mapInPandas(rechecked_batches(catalogue), CHECKED_DDL)
+        .mapInPandas(rechecked_batches(catalogue, day_first(checked)), CHECKED_DDL)
         .withColumn(MONTH, order_month())
         .repartition(MONTH)
         .localCheckpoint(eager=True)

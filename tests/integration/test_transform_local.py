@@ -187,3 +187,30 @@ def test_the_transform_cleans_another_shops_orders_against_its_catalogue(
     assert set(clean["ProductID"]) <= {t[0] for t in theirs.values()}
     assert set(clean["Category"]) <= {t[2] for t in theirs.values()}
     assert not set(clean["ProductName"]) & {p.name for p in ours.values()}
+
+
+def test_the_transform_repairs_from_customers_and_reads_slash_dates_the_inputs_way(
+    spark, tmp_path: Path
+) -> None:
+    """Customer repairs and the slash order need the whole input: Spark's passes equal pandas'."""
+    lines = []
+    for i, text in enumerate(generate_orders(3_000, seed=8, error_rate=0.0).lines):
+        order = json.loads(text)
+        if i % 10 == 0:  # day-first, ambiguous when the day is <= 12
+            order["OrderDate"] = f"{dt.date.fromisoformat(order['OrderDate']):%d/%m/%Y}"
+        if i % 37 == 0:
+            order.update(Name=None, Country="", Age="?")  # the customer's other orders know
+        lines.append(json.dumps(order))
+    settings = local_settings(tmp_path)
+    upload_bulk(spark, write_lines(tmp_path / "raw.jsonl", lines), settings)
+
+    counts = run_transform(spark, settings)
+    local = clean_lines(pd.Series(lines), counts.stats)
+
+    assert "ambiguous_order_date" not in counts.quarantined_by_reason
+    assert (counts.clean, counts.quarantined) == (len(local.clean), len(local.quarantine))
+    clean = pd.read_parquet(tmp_path / "clean")
+    pd.testing.assert_frame_equal(
+        clean[list(CLEAN_COLUMNS)].sort_values("row_key", ignore_index=True),
+        local.clean.sort_values("row_key", ignore_index=True),
+    )

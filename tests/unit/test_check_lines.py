@@ -29,8 +29,10 @@ from pipeline.clean import (
     compute_stats,
     fill_stats,
     parse_lines,
+    slash_tally,
     stat_inputs,
 )
+from pipeline.date_forms import day_first_of
 from pipeline.generate import generate_orders
 from pipeline.schema import CLEAN_COLUMNS, QUARANTINE_COLUMNS
 
@@ -38,13 +40,16 @@ pytestmark = pytest.mark.unit
 
 
 def with_repairs(checked: pd.DataFrame, size: int) -> pd.DataFrame:
-    """Pending rows checked again, in batches, with their customers' agreed values."""
+    """Pending rows checked again, in batches, with their customers' agreed values and the
+    input's slash-date order."""
     agreed = agreed_customers(checked[["CustomerID", *CUSTOMER_FIELDS]])
+    day_first = day_first_of(*slash_tally(checked["slash_votes"]))
     pending = checked.index[checked["pending"]]
     for start in range(0, len(pending), size):
         rows = pending[start : start + size]
         known = agreed.reindex(checked.loc[rows, "CustomerID"]).reset_index(drop=True)
-        again = check_lines(checked.loc[rows, "raw"], known=known).set_axis(rows)
+        again = check_lines(checked.loc[rows, "raw"], known=known, day_first=day_first)
+        again = again.set_axis(rows)
         assert not again["pending"].any()
         checked.loc[rows] = again
     return checked

@@ -553,3 +553,31 @@ def test_a_single_typo_maps_back_to_the_vocabulary_value(field: str, data: st.Da
             assert normalise(out[field].iloc[0]) == normalise(typo)
         return
     assert out[field].tolist() == [value]
+
+
+def slash_lines(order: str, decided: int, ambiguous: str = "03/05/2024") -> list[str]:
+    """`decided` orders whose OrderDate only `order` ("dmy"/"mdy") reads, then one ambiguous."""
+    days = [dt.date(2024, 3, 13 + i % 15) for i in range(decided)]
+    text = [f"{d:%d/%m/%Y}" if order == "dmy" else f"{d:%m/%d/%Y}" for d in days]
+    lines = [line(row_key=f"k{i}", OrderDate=t, ShippingDate="2024-04-01")
+             for i, t in enumerate(text)]  # fmt: skip
+    return [*lines, line(row_key="amb", OrderDate=ambiguous, ShippingDate="2024-06-01")]
+
+
+@pytest.mark.parametrize(("order", "expected"), [("dmy", dt.date(2024, 5, 3)),
+                                                 ("mdy", dt.date(2024, 3, 5))])  # fmt: skip
+def test_an_ambiguous_slash_date_is_read_the_way_the_same_input_writes_them(
+    order: str, expected: dt.date
+) -> None:
+    clean = clean_lines(slash_lines(order, 20), STATS).clean.set_index("row_key")
+    assert clean.loc["amb", "OrderDate"] == expected
+
+
+@pytest.mark.parametrize("decided", [0, 19])
+def test_too_little_evidence_leaves_a_slash_date_ambiguous(decided: int) -> None:
+    assert reasons(*slash_lines("dmy", decided)) == ["ambiguous_order_date"]
+
+
+def test_a_source_writing_both_orders_decides_nothing() -> None:
+    lines = slash_lines("dmy", 30) + slash_lines("mdy", 5)[:-1]
+    assert reasons(*lines) == ["ambiguous_order_date"]

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.clean import clean_lines
-from pipeline.date_forms import parse_date
+from pipeline.date_forms import MIN_SLASH_EVIDENCE, day_first_of, parse_date, slash_order
 from pipeline.generate_errors import _impossible_date, other_date_format
 from pipeline.schema import CATALOGUE
 from pipeline.value_status import AMBIGUOUS, IMPOSSIBLE, INVALID, MISSING, OK, WRONG_TYPE
@@ -289,3 +289,29 @@ def test_the_rule_set_reads_shop_forms_as_their_utc_dates() -> None:
     row = result.clean.iloc[0]
     assert str(row["OrderDate"])[:10] == "2024-03-04"
     assert str(row["ShippingDate"])[:10] == "2024-03-06"
+
+
+@pytest.mark.parametrize(
+    ("text", "vote"),
+    [("25/03/2024", 1), (" 25/3/2024 ", 1), ("03/25/2024", -1), ("03/05/2024", 0),
+     ("05/05/2024", 0), ("32/03/2024", 0), ("13/13/2024", 0), ("2024-03-25", 0), (20240325, 0)],
+)  # fmt: skip
+def test_a_slash_date_votes_for_the_only_order_that_reads_it(text: object, vote: int) -> None:
+    assert slash_order(text) == vote
+
+
+@pytest.mark.parametrize(
+    ("day_first", "month_first", "decided"),
+    [(MIN_SLASH_EVIDENCE, 0, True), (0, MIN_SLASH_EVIDENCE, False),
+     (MIN_SLASH_EVIDENCE - 1, 0, None), (500, 5, True), (500, 6, None), (40, 40, None)],
+)  # fmt: skip
+def test_a_source_decides_its_slash_order_only_with_clear_evidence(
+    day_first: int, month_first: int, decided: bool | None
+) -> None:
+    assert day_first_of(day_first, month_first) is decided
+
+
+@given(DATES)
+def test_a_decided_order_reads_every_slash_date_of_that_order(date: dt.date) -> None:
+    assert parse_date(f"{date:%d/%m/%Y}", day_first=True) == (date.toordinal(), OK)
+    assert parse_date(f"{date:%m/%d/%Y}", day_first=False) == (date.toordinal(), OK)
