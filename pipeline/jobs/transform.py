@@ -252,7 +252,7 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
         .mapInPandas(checked_batches(catalogue), CHECKED_DDL)
         .withColumn(MONTH, order_month())
         .repartition(MONTH)
-        .localCheckpoint(eager=True)  # the one Python pass over every line, kept
+        .localCheckpoint(eager=False)  # kept by the first job below (day_first), which reads it
     )
     checked = with_customer_repairs(first, catalogue)
     tally, stats = tally_and_stats(checked)
