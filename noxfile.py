@@ -28,8 +28,9 @@ def _pytest(session: nox.Session, tier: str, *extra: str) -> None:
 
 @nox.session(python=False)
 def lint(session: nox.Session) -> None:
-    """ruff over the whole project."""
+    """ruff over the whole project: lint rules and formatting."""
     session.run(PY, "-m", "ruff", "check", ".")
+    session.run(PY, "-m", "ruff", "format", "--check", ".")
 
 
 @nox.session(python=False)

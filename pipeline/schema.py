@@ -62,11 +62,14 @@ QUARANTINE_DDL: str = ", ".join(f"`{c}` STRING" for c in QUARANTINE_COLUMNS)
 
 # HBase table customer_orders: column family -> qualifiers (the clean columns, row_key included).
 FAMILIES: dict[str, tuple[str, ...]] = {
-    "customer": (
-        "CustomerID", "Name", "Age", "AgeGroup", "Country", "Region", "RegistrationDate"
-    ),
+    "customer": ("CustomerID", "Name", "Age", "AgeGroup", "Country", "Region", "RegistrationDate"),
     "order": (
-        "row_key", "OrderDate", "Quantity", "TotalAmount", "TotalAmountNormalized", "quality_flags"
+        "row_key",
+        "OrderDate",
+        "Quantity",
+        "TotalAmount",
+        "TotalAmountNormalized",
+        "quality_flags",
     ),
     "product": ("ProductID", "ProductName", "Category", "Price"),
     "shipment": ("ShippingAddress", "ShippingDate"),

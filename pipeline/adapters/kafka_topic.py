@@ -174,9 +174,7 @@ def produce_file(
             f"failed after retries, {len(problems)} producer processes failed; first: {why}"
         )
     rejected = tuple(sorted((r for p in parts for r in p.rejected), key=lambda r: r.line_number))
-    return Produced(
-        sum(p.messages for p in parts), time.monotonic() - started, rejected, 0, ""
-    )
+    return Produced(sum(p.messages for p in parts), time.monotonic() - started, rejected, 0, "")
 
 
 def produce_lines(bootstrap: str, topic: str, lines: Sequence[str]) -> Produced:

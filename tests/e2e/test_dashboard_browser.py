@@ -22,7 +22,11 @@ from pipeline.manifest import Manifest, reconcile
 pytestmark = pytest.mark.e2e
 ROWS = 20_000
 CHARTS = (
-    "monthly_sales", "sales_by_country", "sales_by_region", "age_groups", "age_distribution",
+    "monthly_sales",
+    "sales_by_country",
+    "sales_by_region",
+    "age_groups",
+    "age_distribution",
     "top_products",
 )
 

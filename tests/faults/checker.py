@@ -45,9 +45,7 @@ def stored(host: str, port: int, table: str) -> dict[bytes, dict]:
 
 def assert_stored_exactly(expected: pd.DataFrame, rows: dict[bytes, dict]) -> None:
     """Same keys (nothing lost, nothing doubled, nothing stale) and the same values."""
-    want = {
-        hbase_codec.row_key_of(r): r for r in expected[list(CLEAN_COLUMNS)].to_dict("records")
-    }
+    want = {hbase_codec.row_key_of(r): r for r in expected[list(CLEAN_COLUMNS)].to_dict("records")}
     missing, extra = want.keys() - rows.keys(), rows.keys() - want.keys()
     assert not missing and not extra, (
         f"{len(missing)} expected rows missing (e.g. {sorted(missing)[:2]}), "

@@ -141,9 +141,7 @@ def test_kafka_restarted_while_producing(full_stack, test_output: Path) -> None:
 
 
 @pytest.mark.parametrize("service", ["thrift", "hbase"])
-def test_hbase_side_restarted_mid_load(
-    full_stack, test_output: Path, service: str
-) -> None:
+def test_hbase_side_restarted_mid_load(full_stack, test_output: Path, service: str) -> None:
     settings = stack_settings(full_stack, test_output, f"{service}restart")
     run = nemesis.InThread(
         lambda: run_pipeline(settings, 120_000, seed=10, error_rate=0.02, report=print)
@@ -186,9 +184,7 @@ def test_transform_killed_mid_write_keeps_the_last_output(
 POISON_ROW_KEY = "k" * 40_000
 
 
-def test_poison_is_quarantined_and_the_next_run_is_green(
-    full_stack, test_output: Path
-) -> None:
+def test_poison_is_quarantined_and_the_next_run_is_green(full_stack, test_output: Path) -> None:
     settings = stack_settings(full_stack, test_output, "poison")
     generated = write_orders(
         4_000, seed=13, error_rate=0.05, output=test_output / "poison-in", progress=False

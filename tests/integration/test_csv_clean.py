@@ -15,6 +15,7 @@ from pipeline.schema import FIELDS
 
 pytestmark = pytest.mark.integration
 
+
 def cleaned(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     clean = pd.read_parquet(folder / "clean")
     clean = clean[[c for c in clean.columns if c != "order_month"]]

@@ -71,9 +71,7 @@ def test_load_writes_every_row_and_a_rerun_changes_nothing(spark, settings: Sett
 
     for row in (rows[0], rows[1_234], rows[-1]):
         key = hbase_codec.row_key_of(row)
-        got = read_record(
-            settings.thrift_host, settings.thrift_port, settings.hbase_table, key
-        )
+        got = read_record(settings.thrift_host, settings.thrift_port, settings.hbase_table, key)
         assert got == row
 
 

@@ -347,7 +347,10 @@ def test_an_unrepairable_country_or_registration_date_is_still_quarantined() -> 
              RegistrationDate=None), line(row_key="c", CustomerID="C3", Country="Atlantis"),
              line(row_key="d", CustomerID="C3", Country="Nowhere")]  # fmt: skip
     assert reasons(*lines) == [
-        "missing_country", "missing_registration_date", "unknown_country", "unknown_country"
+        "missing_country",
+        "missing_registration_date",
+        "unknown_country",
+        "unknown_country",
     ]
 
 
