@@ -28,9 +28,10 @@ def _pytest(session: nox.Session, tier: str, *extra: str) -> None:
 
 @nox.session(python=False)
 def lint(session: nox.Session) -> None:
-    """ruff over the whole project: lint rules and formatting."""
+    """ruff over the whole project (lint rules and formatting), mypy strict on the pure core."""
     session.run(PY, "-m", "ruff", "check", ".")
     session.run(PY, "-m", "ruff", "format", "--check", ".")
+    session.run(PY, "-m", "mypy")
 
 
 @nox.session(python=False)

@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rapidfuzz import process
@@ -86,6 +86,15 @@ class Catalogue:
     prices: tuple[float, ...]
     categories: tuple[str, ...]
     source: str = field(default="catalogue", compare=False)
+    if TYPE_CHECKING:  # built by __post_init__, not fields (see __reduce__)
+        id_array: np.ndarray = field(init=False)
+        name_array: np.ndarray = field(init=False)
+        category_name_array: np.ndarray = field(init=False)
+        price_array: np.ndarray = field(init=False)
+        category_array: np.ndarray = field(init=False)
+        _id_index: dict[str, int] = field(init=False)
+        _names: _Vocabulary = field(init=False)
+        _categories: _Vocabulary = field(init=False)
 
     def __post_init__(self) -> None:
         _check(self)
@@ -121,15 +130,15 @@ class Catalogue:
 
     def product_of_id(self, text: str) -> int:
         """Index of the product with this (canonical) id, compared case-insensitively, or -1."""
-        return self._id_index.get(text.upper(), -1)  # type: ignore[attr-defined]
+        return self._id_index.get(text.upper(), -1)
 
     def match_name(self, text: str) -> int:
         """Index of the product `text` confidently names, or -1."""
-        return self._names.match(text)  # type: ignore[attr-defined]
+        return self._names.match(text)
 
     def match_category(self, text: str) -> int:
         """Index in `categories` of the category `text` confidently names, or -1."""
-        return self._categories.match(text)  # type: ignore[attr-defined]
+        return self._categories.match(text)
 
     # -- construction ---------------------------------------------------------------------------
 

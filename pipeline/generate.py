@@ -170,7 +170,7 @@ def _inject(
     # Tuples, and one object per distinct tuple (the empty one for error-free rows): per-row
     # containers would cost the garbage collector more than the rest of the generator.
     errors, error_fields = no_errors(len(text)), no_errors(len(text))
-    row_errors: list[tuple[str, ...]] = []
+    row_errors: list[tuple[str | None, ...]] = []
     row_fields: list[tuple[str | None, ...]] = []
     shared: dict[tuple[str | None, ...], tuple[str | None, ...]] = {}  # one object per value
     extra: list[tuple[float, str]] = []

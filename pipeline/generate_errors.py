@@ -156,13 +156,13 @@ def inject(
 
     Returns None (record unchanged) when the kind has no field outside the groups in `avoid`.
     """
-    choices = KIND_FIELDS[kind]
+    choices: Sequence[str] = KIND_FIELDS[kind]
     if avoid:
         choices = [f for f in choices if FIELD_GROUP[f] not in avoid]
     if not choices:
         return None
     target = rnd.choice(choices)
-    value = record.get(target)
+    value: Any = record.get(target)
     if kind == "missing_value":
         how = rnd.choice(("null", "absent", "empty"))
         if how == "absent":
@@ -289,4 +289,5 @@ def draw_kinds(rng: np.random.Generator, rows: int) -> list[tuple[str, ...]]:
     second = _FIELD_KINDS_CDF.searchsorted(u[2], side="right")
     pair = _IS_FIELD_KIND[first] & (u[1] < MULTI_ERROR_SHARE)
     pairs = len(_KINDS) + first * len(_FIELD_KINDS) + second
-    return _DRAWS[np.where(pair, pairs, first)].tolist()
+    kinds: list[tuple[str, ...]] = _DRAWS[np.where(pair, pairs, first)].tolist()
+    return kinds

@@ -122,7 +122,7 @@ class Sampler:
         rng.random(out=uniform)
         uniform *= _BUCKETS  # exact: a power of two
         np.copyto(bucket, uniform, casting="unsafe")  # truncates, as astype does
-        out = self.value[bucket]
+        out: np.ndarray = self.value[bucket]
         inexact = np.flatnonzero(self.inexact[bucket])
         out[inexact] = self.cdf.searchsorted(uniform[inexact] / _BUCKETS, side="right")
         return out
@@ -207,7 +207,8 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x = x + np.uint64(0x9E3779B97F4A7C15)
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    mixed: np.ndarray = x ^ (x >> np.uint64(31))
+    return mixed
 
 
 def _uniform(seed: int, customers: np.ndarray, salt: int) -> np.ndarray:

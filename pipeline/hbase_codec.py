@@ -85,7 +85,8 @@ def _escaped_bytes(texts: list[str]) -> np.ndarray:
     """UTF-8 bytes of each text once escaped: each ``%`` or ``|`` grows by two."""
     array = pa.array(texts, type=pa.large_string())
     escapes = pc.add(pc.count_substring(array, "%"), pc.count_substring(array, "|"))
-    return pc.add(pc.binary_length(array), pc.multiply(escapes, 2)).to_numpy()
+    lengths: np.ndarray = pc.add(pc.binary_length(array), pc.multiply(escapes, 2)).to_numpy()
+    return lengths
 
 
 def row_key_lengths(
@@ -95,7 +96,8 @@ def row_key_lengths(
     cleaner can quarantine the rows HBase would refuse (over MAX_ROW_KEY_BYTES)."""
     days = np.array(_per_distinct(order_dates, lambda d: len(_day(d).encode())), dtype=np.int64)
     ids, keys = _escaped_bytes(_texts(customer_ids)), _escaped_bytes(_texts(row_keys))
-    return _KEY_FRAME_BYTES + ids + days + keys
+    lengths: np.ndarray = _KEY_FRAME_BYTES + ids + days + keys
+    return lengths
 
 
 def split_points() -> list[bytes]:

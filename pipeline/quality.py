@@ -230,4 +230,5 @@ def format_report(report: pd.DataFrame) -> str:
     def rate(x: float) -> str:
         return "" if pd.isna(x) else f"{x:.2%}"
 
-    return report.to_string(formatters={"ok_rate": rate})
+    text: str = report.to_string(formatters={"ok_rate": rate})
+    return text
