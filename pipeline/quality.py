@@ -139,6 +139,57 @@ def revenue_kept(truth: pd.DataFrame, clean: pd.DataFrame) -> tuple[float, int]:
     return (float(kept["TotalAmount"].sum()) / total if total else 1.0), wrong
 
 
+FORM_OUTCOMES = ("repaired", "quarantined", "wrong", "lost")
+
+
+def form_report(
+    forms: pd.DataFrame, expected: pd.DataFrame, clean: pd.DataFrame, quarantine: pd.DataFrame
+) -> pd.DataFrame:
+    """Per real-world form kind (a corpus written in another shop's conventions): rows holding
+    it, `repaired` (in clean, every expected value equal), `quarantined`, `wrong` (in clean with
+    another value) or `lost`; `repaired_rate`; plus an `all_forms` row.
+
+    `forms`: row_key and `forms` (space-separated kinds); `expected`: row_key and the clean
+    columns to compare, typed as clean's (floats compared to the cent).
+    """
+    _require(forms, ["row_key", "forms"], "forms")
+    _require(expected, ["row_key"], "expected")
+    columns = [c for c in expected.columns if c != "row_key"]
+    _require(clean, ["row_key", *columns], "clean")
+    want = expected.set_index("row_key")
+    got = clean.drop_duplicates("row_key").set_index("row_key").reindex(forms["row_key"])
+    kept, quarantined = set(clean["row_key"]), set(_quarantined_keys(quarantine))
+    outcome = []
+    for key in forms["row_key"]:
+        if key not in kept:
+            outcome.append("quarantined" if key in quarantined else "lost")
+        elif all(_same(got.at[key, c], want.at[key, c]) for c in columns):
+            outcome.append("repaired")
+        else:
+            outcome.append("wrong")
+    outcomes = np.array(outcome, dtype=object)
+    kinds = [f.split() for f in forms["forms"]]
+    rows = {
+        kind: _form_counts(outcomes[[kind in k for k in kinds]])
+        for kind in sorted({k for ks in kinds for k in ks})
+    }
+    rows["all_forms"] = _form_counts(outcomes)
+    report = pd.DataFrame.from_dict(rows, orient="index", columns=["rows", *FORM_OUTCOMES])
+    report.index.name = "form"
+    report["repaired_rate"] = report["repaired"] / report["rows"].where(report["rows"] > 0)
+    return report
+
+
+def _same(got: Any, want: Any) -> bool:
+    if isinstance(want, float) or isinstance(got, float):
+        return bool(abs(float(got) - float(want)) < 0.005)
+    return bool(got == want)
+
+
+def _form_counts(outcome: np.ndarray) -> list[int]:
+    return [len(outcome), *(int((outcome == o).sum()) for o in FORM_OUTCOMES)]
+
+
 def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:

@@ -17,6 +17,7 @@ from pipeline.generate import ERROR_KINDS, generate_orders
 from pipeline.quality import (
     OUTCOMES,
     changed_rate,
+    form_report,
     format_report,
     handled_rate,
     repair_report,
@@ -129,3 +130,16 @@ def test_format_report_is_a_plain_text_table(run) -> None:
     assert all(column in header for column in ("injected", *OUTCOMES, "ok_rate"))
     assert all(kind in text for kind in (*ERROR_KINDS, "all_errors", "correct_values"))
     assert "%" in text
+
+
+def test_the_form_report_counts_each_outcome_per_form() -> None:
+    forms = pd.DataFrame(
+        {"row_key": ["a", "b", "c", "d"], "forms": ["iso alpha2", "iso", "alpha2", "iso"]}
+    )
+    expected = pd.DataFrame({"row_key": ["a", "b", "c", "d"], "Price": [1.0, 2.0, 3.0, 4.0]})
+    clean = pd.DataFrame({"row_key": ["a", "b"], "Price": [1.001, 2.5]})
+    quarantine = pd.DataFrame({"row_key": ["c"], "raw": ["{}"]})
+    report = form_report(forms, expected, clean, quarantine)
+    assert report.loc["iso", ["rows", "repaired", "wrong", "lost"]].tolist() == [3, 1, 1, 1]
+    assert report.loc["alpha2", ["rows", "repaired", "quarantined"]].tolist() == [2, 1, 1]
+    assert report.loc["all_forms", "repaired_rate"] == 0.25
