@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import os
 import shlex
@@ -84,6 +85,35 @@ def cmd_clean(args: argparse.Namespace) -> int:
         f"raw {counts.raw:,}  clean {counts.clean:,}  quarantined {counts.quarantined:,}  "
         f"duplicates {counts.duplicates:,}  -> {settings.clean}, {settings.quarantine}"
     )
+    return 0
+
+
+def cmd_derive_catalogue(args: argparse.Namespace) -> int:
+    """A catalogue from the orders themselves (pipeline/derived_catalogue.py), for --catalogue."""
+    import tempfile
+
+    from pipeline.csv_input import as_json_lines
+    from pipeline.derived_catalogue import derive_catalogue, observe
+
+    with tempfile.TemporaryDirectory() as folder:
+        lines = as_json_lines(args.input, Path(folder), args.format)
+        with lines.open("rb") as source:
+            derived = derive_catalogue(observe(source), min_rows=args.min_orders)
+    report = args.output.with_name(f"{args.output.stem}.report.csv")
+    derived.report.to_csv(report, index=False)
+    outcomes = derived.report["outcome"].value_counts().to_dict()
+    print(f"products: {outcomes}; variant orders folded in: "
+          f"{int(derived.report['variant_orders'].sum()):,}; report: {report}")  # fmt: skip
+    if derived.catalogue is None:
+        print(f"no product could be derived from {args.input}", file=sys.stderr)
+        return 1
+    c = derived.catalogue
+    products = zip(c.ids, c.names, c.product_categories, c.prices, strict=True)
+    with args.output.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["ProductID", "ProductName", "Category", "Price"])
+        writer.writerows(products)
+    print(f"catalogue: {len(c)} products -> {args.output} (use it with --catalogue)")
     return 0
 
 
@@ -307,6 +337,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, required=True, help="folder for clean/ and quarantine/")
     catalogue_arg(p)
     p.set_defaults(func=cmd_clean)
+
+    catalogue = sub.add_parser("catalogue", help="product catalogues")
+    catalogue_sub = catalogue.add_subparsers(dest="catalogue_command", required=True)
+    p = catalogue_sub.add_parser(
+        "derive", help="derive a catalogue from the orders themselves (for --catalogue)"
+    )
+    p.add_argument("--input", type=Path, required=True, help="raw JSON-lines or CSV file")
+    input_format_arg(p)
+    p.add_argument("--output", type=Path, required=True, help="the catalogue CSV to write")
+    p.add_argument(
+        "--min-orders", type=int, default=3, help="fewest orders naming a product (default 3)"
+    )
+    p.set_defaults(func=cmd_derive_catalogue)
 
     quality = sub.add_parser("quality", help="measure the cleaner against the truth twin")
     quality_sub = quality.add_subparsers(dest="quality_command", required=True)

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 from pipeline.adapters.raw_store import upload_bulk
+from pipeline.catalogue import Catalogue
+from pipeline.cli import main
 from pipeline.csv_input import as_json_lines
 from pipeline.jobs.transform import run_transform
 from pipeline.quality import form_report, format_report
@@ -69,3 +71,14 @@ def test_another_shops_export_comes_out_as_its_corpus_says(spark, tmp_path: Path
         print("\nforeign shop corpus, per real-world form:\n" + format_report(report))
     assert (report["wrong"] == 0).all() and (report["lost"] == 0).all()
     assert report.loc["all_forms", "repaired_rate"] >= 0.99
+
+
+def test_the_shops_catalogue_is_derived_from_its_orders_alone(tmp_path: Path, capsys) -> None:
+    target = tmp_path / "derived.csv"
+    assert main(["catalogue", "derive", "--input", str(CORPUS / "orders.csv"),
+                 "--output", str(target)]) == 0  # fmt: skip
+    derived, theirs = Catalogue.read(target), Catalogue.read(CORPUS / "catalogue.csv")
+    assert derived == replace(theirs, source=derived.source)
+    report = pd.read_csv(tmp_path / "derived.report.csv", dtype={"ProductID": str})
+    assert report.set_index("ProductID").at["5999", "outcome"] == "too_rare"
+    assert "12 products" in capsys.readouterr().out
