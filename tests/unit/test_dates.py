@@ -12,7 +12,7 @@ import json
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pipeline.clean import clean_lines
@@ -186,11 +186,17 @@ AWARE = st.datetimes(
 )
 
 
+def _offset(**delta: int) -> dt.timezone:
+    return dt.timezone(dt.timedelta(**delta))
+
+
 @given(
     AWARE,
     st.sampled_from(("T", " ")),
     st.sampled_from(("auto", "minutes", "seconds", "milliseconds", "microseconds")),
 )
+@example(dt.datetime(2024, 3, 5, 0, 30, tzinfo=_offset(hours=2)), "T", "seconds")
+@example(dt.datetime(1900, 1, 2, 0, 30, tzinfo=_offset(hours=23, minutes=59)), " ", "auto")
 def test_an_aware_isoformat_reads_as_its_utc_date(
     moment: dt.datetime, sep: str, timespec: str
 ) -> None:
@@ -205,6 +211,7 @@ def test_an_aware_isoformat_reads_as_its_utc_date(
 
 
 @given(AWARE)
+@example(dt.datetime(2024, 3, 5, 0, 30, tzinfo=_offset(hours=1)))
 def test_an_rfc_2822_date_reads_as_its_utc_date(moment: dt.datetime) -> None:
     text = email.utils.format_datetime(moment)  # "Tue, 05 Mar 2024 14:22:01 +0100"
     assert parse_date(text) == (moment.astimezone(dt.UTC).date().toordinal(), OK)
@@ -226,6 +233,7 @@ def test_day_and_month_are_never_guessed(first: int, second: int, year: int, pad
 
 
 @given(DATES, st.integers(1, 6))
+@example(dt.date(2024, 2, 29), 1)
 def test_a_weekday_that_contradicts_the_date_is_refused(date: dt.date, shift: int) -> None:
     wrong = date + dt.timedelta(days=shift)  # another weekday
     assert parse_date(f"{wrong:%a}, {date:%d %b %Y}") == (-1, INVALID)
@@ -233,6 +241,9 @@ def test_a_weekday_that_contradicts_the_date_is_refused(date: dt.date, shift: in
 
 
 @given(DATES, st.sampled_from(("st", "nd", "rd", "th")))
+@example(dt.date(2024, 3, 11), "st")
+@example(dt.date(2024, 3, 13), "rd")
+@example(dt.date(2024, 3, 23), "rd")
 def test_only_the_right_day_suffix_is_read(date: dt.date, suffix: str) -> None:
     right = _suffixed(date.day).endswith(suffix)
     expected = (date.toordinal(), OK) if right else (-1, INVALID)
