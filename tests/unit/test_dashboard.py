@@ -21,6 +21,7 @@ from dashboard_data import (
     write_partitioned,
     write_spark_like,
 )
+from hbase_fake import FakeHBase
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
@@ -441,65 +442,38 @@ def test_normalize_names_missing_and_present_columns() -> None:
         normalize(pd.DataFrame({"x": [1]}))
 
 
-class FakeTable:
-    def __init__(self, rows: list[tuple[bytes, dict[bytes, bytes]]], calls: list[dict]) -> None:
-        self.rows, self.calls = sorted(rows), calls
-
-    def scan(self, row_prefix: bytes | None = None, batch_size: int = 1000, **kwargs: Any):
-        self.calls.append({"row_prefix": row_prefix, "batch_size": batch_size, **kwargs})
-        return iter([r for r in self.rows if r[0].startswith(row_prefix or b"")])
-
-
-class FakeConnection:
-    """Stands in for happybase.Connection: same open/table/close calls, rows in memory."""
-
-    def __init__(self, rows, calls, fail: bool = False) -> None:
-        self.rows, self.calls, self.fail = rows, calls, fail
-        self.opened = self.closed = False
-
-    def open(self) -> None:
-        if self.fail:
-            raise OSError("connection refused")
-        self.opened = True
-
-    def table(self, name: str) -> FakeTable:
-        self.calls.append({"table": name})
-        return FakeTable(self.rows, self.calls)
-
-    def close(self) -> None:
-        self.closed = True
-
-
 @pytest.fixture(scope="module")
 def hbase_rows(raw_orders: pd.DataFrame) -> list[tuple[bytes, dict[bytes, bytes]]]:
     return [hbase_codec.encode(record) for record in raw_orders.head(300).to_dict("records")]
 
 
+def hbase_with(rows: list[tuple[bytes, dict[bytes, bytes]]]) -> FakeHBase:
+    hbase = FakeHBase()
+    table = hbase.table("customer_orders")
+    for key, cells in rows:
+        table.put(key, cells)
+    return hbase
+
+
 def test_hbase_source_connects_lazily_and_scans_once(hbase_rows, raw_orders) -> None:
-    calls: list[dict] = []
-    made: list[FakeConnection] = []
-
-    def connect() -> FakeConnection:
-        made.append(FakeConnection(hbase_rows, calls))
-        return made[-1]
-
-    source = HBaseSource("hbase", 9090, batch_size=500, connect=connect)
-    assert made == [] and source.describe() == "hbase://hbase:9090/customer_orders"
+    hbase = hbase_with(hbase_rows)
+    source = HBaseSource("hbase", 9090, batch_size=500, connect=hbase.connect)
+    assert hbase.connections == [] and source.describe() == "hbase://hbase:9090/customer_orders"
     frame = source.orders()
     assert source.orders() is frame
-    assert len(made) == 1 and made[0].opened
-    assert calls == [{"table": "customer_orders"}, {"row_prefix": None, "batch_size": 500}]
+    assert len(hbase.connections) == 1 and hbase.connections[0].opened
+    assert hbase.calls == [("scan", "customer_orders", None, 500)]
     assert tuple(frame.columns) == CLEAN_COLUMNS
     expected = normalize(raw_orders.head(300)).sort_values("row_key").reset_index(drop=True)
     pd.testing.assert_frame_equal(frame.sort_values("row_key").reset_index(drop=True), expected)
 
 
 def test_hbase_customer_orders_is_a_prefix_scan(hbase_rows, raw_orders) -> None:
-    calls: list[dict] = []
-    source = HBaseSource("hbase", 9090, connect=lambda: FakeConnection(hbase_rows, calls))
+    hbase = hbase_with(hbase_rows)
+    source = HBaseSource("hbase", 9090, connect=hbase.connect)
     customer_id = raw_orders.head(300)["CustomerID"].iloc[0]
     frame = source.customer_orders(customer_id)
-    assert calls[-1]["row_prefix"] == hbase_codec.customer_prefix(customer_id)
+    assert hbase.calls[-1][2] == hbase_codec.customer_prefix(customer_id)
     assert set(frame["CustomerID"]) == {customer_id}
     head = raw_orders.head(300)
     theirs = head.loc[head["CustomerID"] == customer_id, "row_key"]
@@ -507,21 +481,18 @@ def test_hbase_customer_orders_is_a_prefix_scan(hbase_rows, raw_orders) -> None:
 
 
 def test_hbase_failure_raises_source_error_and_reconnects_next_time(hbase_rows) -> None:
-    attempts: list[FakeConnection] = []
-
-    def connect() -> FakeConnection:
-        attempts.append(FakeConnection(hbase_rows, [], fail=len(attempts) == 0))
-        return attempts[-1]
-
-    source = HBaseSource("hbase", 9090, connect=connect)
+    hbase = hbase_with(hbase_rows)
+    hbase.fail = True
+    source = HBaseSource("hbase", 9090, connect=hbase.connect)
     with pytest.raises(SourceError, match=r"customer_orders.*hbase:9090.*Hint"):
         source.orders()
+    hbase.fail = False
     assert len(source.orders()) == 300
-    assert len(attempts) == 2
+    assert len(hbase.connections) == 2
 
 
 def test_create_app_accepts_an_hbase_source(hbase_rows) -> None:
-    source = HBaseSource("hbase", 9090, connect=lambda: FakeConnection(hbase_rows, []))
+    source = HBaseSource("hbase", 9090, connect=hbase_with(hbase_rows).connect)
     client = create_app(source, {"TESTING": True}).test_client()
     assert client.get("/health").get_json()["rows"] == 300
 

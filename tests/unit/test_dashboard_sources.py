@@ -5,12 +5,11 @@ up by row-key prefix. The same against real HBase: tests/integration/test_aggreg
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import pandas as pd
 import pytest
 from dashboard_data import clean_orders
+from hbase_fake import FakeConnection, FakeHBase, FakeTable
 
 from dashboard import AggregateSource, SourceError, create_app
 from pipeline import aggregate, hbase_codec
@@ -20,83 +19,6 @@ pytestmark = pytest.mark.unit
 
 ORDERS_TABLE = "customer_orders"
 AGGREGATES_TABLE = "customer_orders_aggregates"
-
-
-class FakeHBase:
-    """Tables as sorted dicts of row key -> cells, with a write clock for cell timestamps."""
-
-    def __init__(self) -> None:
-        self.tables: dict[str, dict[bytes, dict[bytes, bytes]]] = {}
-        self.stamps: dict[tuple[str, bytes], int] = {}
-        self.clock = 0
-        self.fail = False
-        self.calls: list[tuple[str, str, Any]] = []
-        self.connections = 0
-
-
-class FakeBatch:
-    def __init__(self, table: FakeTable) -> None:
-        self.table = table
-
-    def __enter__(self) -> FakeBatch:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def put(self, key: bytes, cells: dict[bytes, bytes]) -> None:
-        self.table.put(key, cells)
-
-    def delete(self, key: bytes) -> None:
-        self.table.rows.pop(key, None)
-
-
-class FakeTable:
-    def __init__(self, hbase: FakeHBase, name: str) -> None:
-        self.hbase, self.name = hbase, name
-        self.rows = hbase.tables.setdefault(name, {})
-
-    def _check(self) -> None:
-        if self.hbase.fail:
-            raise OSError("TSocket read 0 bytes")
-
-    def put(self, key: bytes, cells: dict[bytes, bytes]) -> None:
-        self.hbase.clock += 1
-        self.rows[key] = {**self.rows.get(key, {}), **cells}
-        self.hbase.stamps[self.name, key] = self.hbase.clock
-
-    def batch(self, batch_size: int = 0) -> FakeBatch:
-        return FakeBatch(self)
-
-    def row(self, key: bytes, columns=None, include_timestamp=False) -> dict:
-        self._check()
-        self.hbase.calls.append(("row", self.name, key))
-        cells = self.rows.get(key, {})
-        stamp = self.hbase.stamps.get((self.name, key), 0)
-        return {c: (v, stamp) for c, v in cells.items()} if include_timestamp else dict(cells)
-
-    def scan(self, row_prefix: bytes = b"", **kwargs: Any) -> Iterator:
-        self._check()
-        self.hbase.calls.append(("scan", self.name, row_prefix))
-        for key in sorted(self.rows):
-            if key.startswith(row_prefix or b""):
-                yield key, ({} if "filter" in kwargs else dict(self.rows[key]))
-
-
-class FakeConnection:
-    def __init__(self, hbase: FakeHBase) -> None:
-        self.hbase = hbase
-        hbase.connections += 1
-
-    def open(self) -> None:
-        if self.hbase.fail:
-            raise OSError("connection refused")
-
-    def table(self, name: str) -> FakeTable:
-        return FakeTable(self.hbase, name)
-
-    def close(self) -> None:
-        return None
 
 
 class Clock:
@@ -238,7 +160,7 @@ def test_customer_drill_down_is_a_prefix_scan_of_the_orders_table(source, hbase,
     source.aggregates()
     hbase.calls.clear()
     frame = source.customer_orders("C0007")
-    assert hbase.calls == [("scan", ORDERS_TABLE, hbase_codec.customer_prefix("C0007"))]
+    assert hbase.calls == [("scan", ORDERS_TABLE, hbase_codec.customer_prefix("C0007"), 1000)]
     theirs = orders[orders["CustomerID"] == "C0007"].sort_values(["OrderDate", "row_key"])
     assert list(frame["row_key"]) == list(theirs["row_key"])
     client = create_app(source, {"TESTING": True}).test_client()
