@@ -59,7 +59,7 @@ def _print_stage(stage: object) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pipeline.generate import write_orders
+    from pipeline.orders_files import write_orders
 
     summary = write_orders(args.rows, args.seed, args.error_rate, args.output)
     print(summary)
@@ -121,7 +121,7 @@ def cmd_repair_report(args: argparse.Namespace) -> int:
     """How well the cleaner repaired what the generator broke; exit 1 when a target is missed."""
     import pandas as pd
 
-    from pipeline.generate import read_truth
+    from pipeline.orders_files import read_truth
     from pipeline.quality import format_report, repair_report, revenue_kept, target_failures
 
     truth, clean = read_truth(args.truth), pd.read_parquet(args.clean / "clean")

@@ -23,7 +23,6 @@ from pipeline import aggregate, gates, line_file
 from pipeline.adapters import hbase_aggregates, hbase_table, kafka_topic
 from pipeline.adapters.raw_store import read_raw, upload_bulk, write_rejected
 from pipeline.csv_input import as_json_lines
-from pipeline.generate import write_orders
 from pipeline.jobs.aggregate import run_aggregate
 from pipeline.jobs.load_hbase import run_load
 from pipeline.jobs.stream_ingest import run_stream_ingest
@@ -37,6 +36,7 @@ from pipeline.manifest import (
     now_text,
     reconcile,
 )
+from pipeline.orders_files import write_orders
 from pipeline.settings import Settings
 from pipeline.spark_session import build_spark
 

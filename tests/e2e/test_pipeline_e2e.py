@@ -13,8 +13,8 @@ from dashboard.sources import AggregateSource
 from pipeline import hbase_codec
 from pipeline.adapters import hbase_table
 from pipeline.adapters.raw_store import read_raw
-from pipeline.generate import read_truth
 from pipeline.jobs.stream_ingest import run_stream_ingest
+from pipeline.orders_files import read_truth
 from pipeline.run import Manifest, run_pipeline
 from pipeline.schema import CLEAN_COLUMNS
 from pipeline.settings import Settings

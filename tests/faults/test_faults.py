@@ -16,8 +16,8 @@ import pytest
 from dashboard.app import create_app
 from dashboard.sources import AggregateSource
 from pipeline.adapters import hadoop_fs
-from pipeline.generate import write_orders
 from pipeline.manifest import Manifest
+from pipeline.orders_files import write_orders
 from pipeline.run import BULK_SHARE, run_pipeline, run_stage
 from pipeline.settings import Settings
 

@@ -8,6 +8,7 @@ import os
 import random
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +20,20 @@ from pandas.testing import assert_frame_equal
 from rapidfuzz.distance import DamerauLevenshtein
 from strategies import RANDOMS, clean_records
 
-import pipeline.generate as generate
+import pipeline.orders_files as orders_files
 from pipeline.clean import age_groups, clean_lines
 from pipeline.generate import (
     DEFAULT_ERROR_RATE,
     ERROR_KINDS,
     KIND_FIELDS,
     ROW_KINDS,
+    Orders,
     dirty_lines,
     error_counts,
     generate_orders,
-    iter_orders,
     naive_faker_rows,
     other_date_format,
-    read_truth,
     typo,
-    write_orders,
 )
 from pipeline.generate_errors import (
     MULTI_ERROR_SHARE,
@@ -44,6 +43,7 @@ from pipeline.generate_errors import (
     replace_fields,
 )
 from pipeline.generate_values import Sampler, truth_age_groups
+from pipeline.orders_files import read_truth, write_orders
 from pipeline.schema import (
     AGE_MAX,
     AGE_MIN,
@@ -116,6 +116,14 @@ def test_truth_values_do_not_depend_on_the_error_rate() -> None:
     dirty = generate_orders(2_000, seed=5, error_rate=0.5)
     clean = generate_orders(2_000, seed=5, error_rate=0.0)
     assert_frame_equal(dirty.truth[list(CLEAN_COLUMNS)], clean.truth[list(CLEAN_COLUMNS)])
+
+
+def iter_orders(
+    rows: int, seed: int, error_rate: float = DEFAULT_ERROR_RATE, chunk_rows: int = 100_000
+) -> Iterator[Orders]:
+    """`rows` orders in chunks of `chunk_rows`, as write_orders generates them."""
+    for start in range(0, rows, chunk_rows):
+        yield generate_orders(min(chunk_rows, rows - start), seed, error_rate, start=start)
 
 
 def test_chunks_continue_the_row_keys_and_equal_a_call_with_start() -> None:
@@ -367,14 +375,14 @@ def test_write_orders_writes_lines_and_truth_chunks(tmp_path: Path) -> None:
 def test_large_outputs_are_written_by_workers_and_equal_the_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caller, write_chunk = os.getpid(), generate._write_chunk
+    caller, write_chunk = os.getpid(), orders_files._write_chunk
     forkable = threading.active_count() == 1  # else write_orders stays in this process
 
     def in_a_worker(*args):  # forked workers inherit the patch
         assert os.getpid() != caller or not forkable, "a chunk was written by the calling process"
         return write_chunk(*args)
 
-    monkeypatch.setattr(generate, "_write_chunk", in_a_worker)
+    monkeypatch.setattr(orders_files, "_write_chunk", in_a_worker)
     summary = write_orders(4_500, seed=4, error_rate=0.1, output=tmp_path, chunk_rows=1_000,
                            progress=False)  # fmt: skip
     chunks = list(iter_orders(4_500, seed=4, error_rate=0.1, chunk_rows=1_000))
