@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.clean import REASONS, CleanStats, _text, clean_lines
+from pipeline.clean import REASONS, CleanStats, clean_lines
+from pipeline.clean.values import text_value
 from pipeline.number_forms import ID_LIMIT, canonical_id, parse_number
 from pipeline.value_status import AMBIGUOUS, INVALID, MISSING, OK, WRONG_TYPE
 
@@ -188,7 +189,7 @@ def test_an_integer_id_beyond_2_53_is_invalid(excess: int, sign: int) -> None:
 
 @given(st.text(max_size=20))
 def test_ids_as_text_are_read_like_any_text_field(text: str) -> None:
-    assert canonical_id(text) == _text(text)
+    assert canonical_id(text) == text_value(text)
 
 
 @given(st.floats(allow_nan=False).filter(lambda x: not x.is_integer()))
