@@ -78,6 +78,7 @@ ALIASES: dict[str, str] = {
     "Wales": "GB",
     "Northern Ireland": "GB",
     "Holland": "NL",
+    "Republic of Ireland": "IE",
     "Republic of Korea": "KR",
     "Ivory Coast": "CI",
     "Burma": "MM",
@@ -270,7 +271,18 @@ def canonical_country(text: str) -> tuple[int, int]:
     if nearest[best] > limit:
         return -1, INVALID
     runner_up = min((d for i, d in nearest.items() if i != best), default=math.inf)
-    return (best, OK) if runner_up >= 2 * nearest[best] else (-1, AMBIGUOUS)
+    if runner_up < 2 * nearest[best] or _names_another(key, best):
+        return -1, AMBIGUOUS
+    return best, OK
+
+
+def _names_another(key: str, index: int) -> bool:
+    """Does `key` hold, word for word, the exact name of a country other than `index`? Then a
+    one-edit repair would change which country it names: "Republic of Ireland" (an alias too) is
+    one edit from Iceland's official name, "Republic of Iceland", but holds "Ireland"."""
+    words = key.split()
+    spans = (" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1))
+    return any(_NAMES.get(span, index) not in (index, -1) for span in spans)
 
 
 def _regions() -> tuple[tuple[str, ...], tuple[str, ...]]:

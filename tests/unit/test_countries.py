@@ -293,3 +293,10 @@ def test_region_of_no_country_raises(index: int) -> None:
         region_of(index)
     with pytest.raises(IndexError):
         sub_region_of(index)
+
+
+def test_a_name_holding_another_countrys_name_is_never_repaired_into_a_third() -> None:
+    ireland, iceland = (COUNTRY_NAMES.index(n) for n in ("Ireland", "Iceland"))
+    assert canonical_country("Republic of Ireland") == (ireland, OK)
+    assert countries._names_another("republic of ireland", iceland)
+    assert not countries._names_another("republic of iceland", iceland)
