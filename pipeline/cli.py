@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import os
 import shlex
@@ -14,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.settings import Settings
+from pipeline.settings import DERIVE, Settings
 
 
 def _rows(text: str) -> int:
@@ -32,9 +31,11 @@ def _rate(text: str) -> float:
 
 
 def _catalogue_file(text: str) -> str:
-    """A product catalogue file (CSV or Parquet), checked now: its absolute path."""
+    """A product catalogue file (CSV or Parquet), checked now: its absolute path; or "derive"."""
     from pipeline.catalogue import Catalogue
 
+    if text == DERIVE:
+        return text
     path = Path(text).resolve()
     try:
         Catalogue.read(path)
@@ -93,14 +94,13 @@ def cmd_derive_catalogue(args: argparse.Namespace) -> int:
     import tempfile
 
     from pipeline.csv_input import as_json_lines
-    from pipeline.derived_catalogue import derive_catalogue, observe
+    from pipeline.derived_catalogue import derive_catalogue, observe, write
 
     with tempfile.TemporaryDirectory() as folder:
         lines = as_json_lines(args.input, Path(folder), args.format)
         with lines.open("rb") as source:
             derived = derive_catalogue(observe(source), min_rows=args.min_orders)
-    report = args.output.with_name(f"{args.output.stem}.report.csv")
-    derived.report.to_csv(report, index=False)
+    report = write(derived, args.output)
     outcomes = derived.report["outcome"].value_counts().to_dict()
     print(f"products: {outcomes}; variant orders folded in: "
           f"{int(derived.report['variant_orders'].sum()):,}; report: {report}")  # fmt: skip
@@ -108,11 +108,6 @@ def cmd_derive_catalogue(args: argparse.Namespace) -> int:
         print(f"no product could be derived from {args.input}", file=sys.stderr)
         return 1
     c = derived.catalogue
-    products = zip(c.ids, c.names, c.product_categories, c.prices, strict=True)
-    with args.output.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["ProductID", "ProductName", "Category", "Price"])
-        writer.writerows(products)
     print(f"catalogue: {len(c)} products -> {args.output} (use it with --catalogue)")
     return 0
 
@@ -321,9 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
             "--catalogue",
             type=_catalogue_file,
             default=None,
-            metavar="FILE",
+            metavar="FILE|derive",
             help="your shop's product catalogue, a CSV or Parquet file with the columns ProductID, "
-            "ProductName, Category, Price (default: PIPELINE_CATALOGUE, else the built-in one)",
+            "ProductName, Category, Price, or 'derive': the one the input's orders agree on "
+            "(default: PIPELINE_CATALOGUE, else the built-in one)",
         )
 
     p = sub.add_parser("generate", help="write messy orders as JSON lines plus their truth twin")

@@ -10,13 +10,13 @@ catalogue.normalise (case, width, whitespace), prices by number_forms.parse_numb
 is 349.0). Orders whose id is not usable teach nothing: a name seen only without an id is not a
 product. Per id:
 
-- ``too_rare``: fewer than `min_rows` orders name it;
+- ``too_rare``: fewer than `min_rows` (3) orders name it;
 - name: the canonical name is the one most of its orders give (a tie: ``conflicting_names``).
-  Another name is a typo, folded in, when it is within `max_edits` edits (Damerau-Levenshtein, on
-  normalised text) and at most `max_variant_share` as frequent as the canonical one; any other
-  name is stray (an order naming something else, left to the cleaner to quarantine). When the
-  canonical name and its typos hold less than `min_share` of the orders that give a name, the id
-  has no dominant name: ``conflicting_names``. No name at all: ``no_name``;
+  Another name is a typo, folded in, when it is within `max_edits` (2) edits (Damerau-Levenshtein,
+  on normalised text) and at most `max_variant_share` (0.2) as frequent as the canonical one; any
+  other name is stray (an order naming something else, left to the cleaner to quarantine). When
+  the canonical name and its typos hold less than `min_share` (0.8) of the orders that give a
+  name, the id has no dominant name: ``conflicting_names``. No name at all: ``no_name``;
 - category: the same rule (``conflicting_categories``, ``no_category``);
 - price: the mode of its positive prices (prices in the same cent vote together, as the cleaner
   compares prices to half a cent; the price is the value given most often in that cent). A tie
@@ -35,10 +35,12 @@ something else, ``price_orders`` giving the chosen price, and ``outcome`` (``kep
 
 from __future__ import annotations
 
+import csv
 import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -70,6 +72,22 @@ class DerivedCatalogue:
 
 
 # -- observing ----------------------------------------------------------------------------------
+
+
+def write(derived: DerivedCatalogue, path: Path) -> Path:
+    """The catalogue as CSV at `path` (what Catalogue.read takes) and its report beside it,
+    `<stem>.report.csv`; returns the report's path. No catalogue: only the report."""
+    report = path.with_name(f"{path.stem}.report.csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    derived.report.to_csv(report, index=False)
+    if derived.catalogue is not None:
+        c = derived.catalogue
+        products = zip(c.ids, c.names, c.product_categories, c.prices, strict=True)
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(COLUMNS)
+            writer.writerows(products)
+    return report
 
 
 def observe(lines: Iterable[Any], *, chunk: int = 65_536) -> pd.DataFrame:

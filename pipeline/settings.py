@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+DERIVE = "derive"  # catalogue_path: derive the catalogue from the run's own orders
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -30,7 +32,7 @@ class Settings:
     run_id: str = ""
     # The product catalogue the cleaner resolves products against: a local CSV or Parquet file
     # (pipeline.catalogue.Catalogue.read); "" is the built-in one (schema.CATALOGUE).
-    catalogue_path: str = ""
+    catalogue_path: str = ""  # or DERIVE: from the run's own orders (derived_catalogue)
 
     def for_run(self, run_id: str) -> Settings:
         return replace(self, run_id=run_id)
@@ -82,6 +84,11 @@ class Settings:
     @property
     def aggregates(self) -> str:
         return f"{self.run_root}/aggregates"
+
+    @property
+    def derived_catalogue(self) -> Path:
+        """Where a run that derives its catalogue writes it (and its report beside it)."""
+        return self.run_dir / "catalogue.derived.csv"
 
     @property
     def run_dir(self) -> Path:

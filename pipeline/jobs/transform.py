@@ -38,8 +38,10 @@ from pipeline.clean import (
     fill_stats,
 )
 from pipeline.date_forms import day_first_of
+from pipeline.derived_catalogue import write
+from pipeline.jobs.catalogue_scan import derive_from_raw
 from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES
-from pipeline.settings import Settings
+from pipeline.settings import DERIVE, Settings
 
 LINE = "line"  # a line's position in the input: "first of each row_key" is the earliest
 CHECKED_DDL = ", ".join([*(f"`{c}` {t}" for c, t in CHECKED_TYPES.items()), f"`{LINE}` BIGINT"])
@@ -141,7 +143,10 @@ def with_customer_repairs(checked: DataFrame, catalogue: Catalogue) -> DataFrame
 
 
 def catalogue_of(settings: Settings) -> Catalogue:
-    """The catalogue a run cleans against: settings.catalogue_path, else the built-in one."""
+    """The catalogue a run cleans against: settings.catalogue_path, the one its transform derived
+    (DERIVE), else the built-in one."""
+    if settings.catalogue_path == DERIVE:
+        return Catalogue.read(settings.derived_catalogue)
     return (
         Catalogue.read(settings.catalogue_path) if settings.catalogue_path else Catalogue.default()
     )
@@ -214,6 +219,18 @@ def order_month() -> Column:
     return F.date_format("OrderDate", "yyyy-MM")
 
 
+def _catalogue_for(raw: DataFrame, settings: Settings) -> Catalogue:
+    """catalogue_of, deriving (and writing, with its report) the run's catalogue first when its
+    catalogue_path is DERIVE."""
+    if settings.catalogue_path != DERIVE:
+        return catalogue_of(settings)
+    derived = derive_from_raw(raw)
+    report = write(derived, settings.derived_catalogue)
+    if derived.catalogue is None:
+        raise ValueError(f"no product catalogue could be derived from the input; see {report}")
+    return derived.catalogue
+
+
 def poison_quarantine(raw: DataFrame) -> DataFrame:
     """Poison rows as quarantine rows: no fields, the original bytes (base64) or line kept."""
     original = F.coalesce("value", F.concat(F.lit("base64:"), "raw_base64"), F.lit(""))
@@ -236,8 +253,8 @@ def _commit(spark: SparkSession, settings: Settings, staging: str) -> None:
 
 
 def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
-    catalogue = catalogue_of(settings)  # read once, on the driver; a bad file fails here
     raw = read_raw(spark, settings).withColumn(LINE, F.monotonically_increasing_id())
+    catalogue = _catalogue_for(raw, settings)  # once, on the driver; a bad file fails here
     staging = settings.transform_staging
     hadoop_fs.delete(spark, staging)  # what a killed attempt left
     poison = raw.filter(F.col("poison").isNotNull())

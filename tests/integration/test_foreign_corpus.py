@@ -14,10 +14,10 @@ from pipeline.adapters.raw_store import upload_bulk
 from pipeline.catalogue import Catalogue
 from pipeline.cli import main
 from pipeline.csv_input import as_json_lines
-from pipeline.jobs.transform import run_transform
+from pipeline.jobs.transform import catalogue_of, run_transform
 from pipeline.quality import form_report, format_report
 from pipeline.schema import CLEAN_TYPES, NULLABLE_COLUMNS
-from pipeline.settings import Settings
+from pipeline.settings import DERIVE, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -42,16 +42,22 @@ def expected_clean() -> tuple[pd.DataFrame, pd.DataFrame]:
     return kept.reset_index(drop=True), rejected.reset_index(drop=True)
 
 
-def test_another_shops_export_comes_out_as_its_corpus_says(spark, tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("catalogue", ["its file", DERIVE])
+def test_another_shops_export_comes_out_as_its_corpus_says(
+    spark, tmp_path: Path, capsys, catalogue: str
+) -> None:
+    """With the shop's catalogue file, or with the one its orders agree on (derived by the run)."""
     settings = replace(
         Settings(data_root=tmp_path.as_uri(), output_dir=tmp_path, shuffle_partitions=3),
-        catalogue_path=str(CORPUS / "catalogue.csv"),
+        catalogue_path=DERIVE if catalogue == DERIVE else str(CORPUS / "catalogue.csv"),
     )
     lines = as_json_lines(CORPUS / "orders.csv", tmp_path / "converted")
     upload_bulk(spark, lines, settings)
 
     counts = run_transform(spark, settings)
 
+    theirs = Catalogue.read(CORPUS / "catalogue.csv")
+    assert catalogue_of(settings) == replace(theirs, source=catalogue_of(settings).source)
     kept, rejected = expected_clean()
     assert (counts.raw, counts.clean, counts.quarantined, counts.duplicates) == (
         len(kept) + len(rejected), len(kept), len(rejected), 0
