@@ -92,6 +92,7 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
     from pyspark.sql import functions as F
 
     from pipeline.adapters.raw_store import read_raw
+    from pipeline.progress import Bars
     from pipeline.run import run_pipeline
     from pipeline.settings import Settings
     from pipeline.spark_session import build_spark
@@ -101,7 +102,7 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
         os.environ.update(endpoints.as_env())
         settings = Settings.from_env(output_dir=output / "run")
         manifest = run_pipeline(
-            settings, rows, seed=3, error_rate=0.05, report=print, progress=print
+            settings, rows, seed=3, error_rate=0.05, report=print, progress=Bars()
         )
         settings = settings.for_run(manifest.run_id)
         spark = build_spark(settings)

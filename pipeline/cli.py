@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shlex
 import signal
@@ -13,6 +12,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline import engine_logs
+from pipeline.console import stage_line, summary
+from pipeline.manifest import Manifest, Stage
+from pipeline.progress import Bars
 from pipeline.settings import DERIVE, Settings
 
 
@@ -49,21 +52,28 @@ def _catalogue(args: argparse.Namespace) -> dict[str, str]:
     return {"catalogue_path": args.catalogue} if args.catalogue else {}
 
 
-def _print_stage(stage: object) -> None:
-    s = stage  # a pipeline.run.Stage
-    rate = s.rows_out / s.seconds if s.seconds else 0.0  # type: ignore[attr-defined]
+def _print_stage(stage: Stage) -> None:
+    print(stage_line(stage), flush=True)
+
+
+def _print_summary(manifest: Manifest, settings: Settings, *where: tuple[str, str]) -> None:
+    run_dir = settings.for_run(manifest.run_id).run_dir
     print(
-        f"  {s.name:<14} in {s.rows_in:>10,}  out {s.rows_out:>10,}  "  # type: ignore[attr-defined]
-        f"{s.seconds:7.1f}s  ({rate:,.0f} rows/s)",
+        "\n" + summary(manifest, [
+            *where,
+            ("manifest", str(run_dir / "manifest.json")),
+            ("logs", str(run_dir / "logs")),
+            ("Data Docs", str(Path(manifest.data_docs) / "index.html")),
+        ]),
         flush=True,
-    )  # type: ignore[attr-defined]
+    )  # fmt: skip
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipeline.orders_files import write_orders
 
-    summary = write_orders(args.rows, args.seed, args.error_rate, args.output)
-    print(summary)
+    written = write_orders(args.rows, args.seed, args.error_rate, args.output, progress=Bars())
+    print(written)
     return 0
 
 
@@ -134,7 +144,7 @@ def _stage(name: str, args: argparse.Namespace) -> int:
     """One stage of a run: the run named by --run, else the last one started here."""
     from pipeline.run import run_stage
 
-    manifest = run_stage(name, Settings.from_env(), args.run, report=_print_stage, progress=print)
+    manifest = run_stage(name, Settings.from_env(), args.run, report=_print_stage, progress=Bars())
     print(f"run {manifest.run_id}: {name} done; manifest status {manifest.status}")
     return 0
 
@@ -177,12 +187,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.seed,
         args.error_rate,
         report=_print_stage,
-        progress=print,
+        progress=Bars(),
         input_path=args.input,
         input_format=args.format,
     )
-    path = settings.for_run(manifest.run_id).run_dir / "manifest.json"
-    print(f"run {manifest.run_id} {manifest.status}; manifest: {path}")
+    _print_summary(manifest, settings)
     return 0
 
 
@@ -231,8 +240,10 @@ def cmd_stack_prepare(args: argparse.Namespace) -> int:
     from stack.images import prepare
     from stack.jars import spark_connector_jars
 
-    images = prepare(ensure_engine())
-    print(json.dumps({**images, "spark_jars": [p.name for p in spark_connector_jars()]}, indent=2))
+    for service, image in prepare(ensure_engine()).items():
+        print(f"# {service}: image {image}")
+    jars = ",".join(str(p) for p in spark_connector_jars())
+    print(f"export PIPELINE_SPARK_JARS={shlex.quote(jars)}  # for a Kafka of your own")
     return 0
 
 
@@ -257,14 +268,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.environ.update(endpoints.as_env())
         settings = Settings.from_env(output_dir=output)
         print(f"pipeline at {args.rows:,} rows:")
-        run_pipeline(
-            settings, args.rows, args.seed, args.error_rate, report=_print_stage, progress=print
+        manifest = run_pipeline(
+            settings, args.rows, args.seed, args.error_rate, report=_print_stage, progress=Bars()
         )
         source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
-        print(
-            f"dashboard on http://127.0.0.1:{args.port}  (Ctrl-C stops it and the stack)",
-            flush=True,
+        url = f"http://127.0.0.1:{args.port}"
+        _print_summary(
+            manifest, settings, ("dashboard", url), ("stack logs", str(endpoints.log_dir))
         )
+        print(f"\ndashboard on {url}  (Ctrl-C stops it and the stack)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             config = {"DATA_DOCS_DIR": str(output / "data-docs")}
             serve(source, host="127.0.0.1", port=args.port, config=config)
@@ -428,7 +440,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the export lines here once the stack is up (removed when it stops)",
     )
     p.set_defaults(func=cmd_stack_up)
+    _add_verbose(parser)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    """-v on every command: the engines' log lines on the console too (they always go to files)."""
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+        help="also print the engines' log lines (Spark, Great Expectations, Kafka client)",
+    )  # fmt: skip
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_verbose(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -436,6 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipeline.manifest import RunFailed
 
     args = build_parser().parse_args(argv)
+    engine_logs.configure(getattr(args, "verbose", False), Settings.from_env().log_dir)
     if getattr(args, "error_rate", 0) is None:
         from pipeline.generate import DEFAULT_ERROR_RATE
 

@@ -2,7 +2,7 @@
 
 The I/O around the pure generator (pipeline.generate): large outputs are generated in chunks by
 forked worker processes, one per core, and appended in order, so the files do not depend on the
-number of workers; a tqdm bar shows the progress.
+number of workers; a `Progress` display shows how far it is.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
-from tqdm import tqdm
 
 from pipeline.generate import ERROR_KINDS, check_arguments, error_counts, generate_orders
 from pipeline.generate_values import customers
+from pipeline.progress import SILENT, Progress
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def write_orders(
     error_rate: float,
     output: Path,
     chunk_rows: int = 100_000,
-    progress: bool = True,
+    progress: Progress = SILENT,
 ) -> GenerateSummary:
     """Write output/orders.jsonl and output/truth-NNNNN.parquet (one per chunk).
 
@@ -101,17 +101,16 @@ def write_orders(
         for start, path in zip(starts, truth_paths, strict=True)
     ]
     errors: Counter[str] = Counter()
-    lines = 0
+    lines, done = 0, 0
     with (
         orders_path.open("wb") as out,
-        _chunks(jobs, out, output) as chunks,  # first: a tqdm bar starts a thread
-        _progress(rows, progress) as bar,
+        _chunks(jobs, out, output) as chunks,  # first: a progress display starts a thread
+        progress.track("generate", rows, lambda: done),
     ):
         for chunk in chunks:
             errors.update(chunk.errors)
             lines += chunk.lines
-            if bar is not None:
-                bar.update(chunk.rows)
+            done += chunk.rows
     return GenerateSummary(
         rows=rows,
         lines=lines,
@@ -119,11 +118,6 @@ def write_orders(
         orders_path=orders_path,
         truth_paths=truth_paths,
     )
-
-
-def _progress(rows: int, enabled: bool) -> contextlib.AbstractContextManager[tqdm | None]:
-    """A progress bar, or None: a disabled tqdm bar would leave tqdm's monitor thread running."""
-    return tqdm(total=rows, unit="rows", desc="generate") if enabled else contextlib.nullcontext()
 
 
 @contextlib.contextmanager

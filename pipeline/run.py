@@ -19,13 +19,13 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from pipeline import aggregate, gates, line_file
+from pipeline import aggregate, engine_logs, gates, line_file
 from pipeline.adapters import hbase_aggregates, hbase_table, kafka_topic
 from pipeline.adapters.raw_store import read_raw, upload_bulk, write_rejected
 from pipeline.csv_input import as_json_lines
 from pipeline.jobs.aggregate import run_aggregate
 from pipeline.jobs.load_hbase import run_load
-from pipeline.jobs.stream_ingest import run_stream_ingest
+from pipeline.jobs.stream_ingest import offsets_streamed, run_stream_ingest
 from pipeline.jobs.transform import catalogue_of, run_transform
 from pipeline.manifest import (
     Manifest,
@@ -37,6 +37,7 @@ from pipeline.manifest import (
     reconcile,
 )
 from pipeline.orders_files import write_orders
+from pipeline.progress import SILENT, Progress, spark_tasks
 from pipeline.settings import Settings
 from pipeline.spark_session import build_spark
 
@@ -52,7 +53,7 @@ class Run:
         settings: Settings,
         manifest: Manifest,
         report: Callable[[Stage], None] = lambda _: None,
-        progress: Callable[[str], None] = lambda _: None,
+        progress: Progress = SILENT,
     ):
         self.settings = settings.for_run(manifest.run_id)
         self.manifest, self.report, self.progress = manifest, report, progress
@@ -132,7 +133,7 @@ def run_pipeline(
     seed: int,
     error_rate: float,
     report: Callable[[Stage], None] = lambda _: None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress = SILENT,
     input_path: Path | None = None,
     input_format: str | None = None,
 ) -> Manifest:
@@ -142,8 +143,8 @@ def run_pipeline(
     csv_input.detect_format)."""
     run = Run(settings, Manifest(rows=rows, seed=seed, error_rate=error_rate), report, progress)
     run.save()
-    with _closing(run):
-        spark = build_spark(settings, kafka=True)
+    with _closing(run), engine_logs.into(run.settings.log_dir):
+        spark = build_spark(run.settings, kafka=True)
         ingest(spark, run, rows, seed, error_rate, input_path, input_format)
         transform(spark, run)
         load(spark, run)
@@ -193,7 +194,7 @@ def ingest(
     generated = settings.run_dir / "generated"
     started = time.monotonic()
     if input_path is None:
-        summary = write_orders(rows, seed, error_rate, generated, progress=False)
+        summary = write_orders(rows, seed, error_rate, generated, progress=run.progress)
         orders, errors = summary.orders_path, summary.errors
     else:
         generated.mkdir(parents=True, exist_ok=True)
@@ -214,9 +215,10 @@ def ingest(
     kafka_topic.ensure_topic(settings.kafka_bootstrap, settings.topic, settings.topic_partitions)
     before = kafka_topic.end_offsets(settings.kafka_bootstrap, settings.topic)
     run.record("produce", total - cut, 0, started, topic=settings.topic, offsets_before=before)
-    produced = kafka_topic.produce_file(
-        settings.kafka_bootstrap, settings.topic, orders, cut, total
-    )
+    bootstrap, topic = settings.kafka_bootstrap, settings.topic
+    sent = kafka_topic.produced_since(bootstrap, topic, before)
+    with run.progress.track("produce", total - cut, sent):
+        produced = kafka_topic.produce_file(bootstrap, topic, orders, cut, total)
     after = kafka_topic.end_offsets(settings.kafka_bootstrap, settings.topic)
     rejected = _land_rejected(spark, run, orders, produced.rejected)
     run.stage(
@@ -255,7 +257,8 @@ def stream(spark: SparkSession, run: Run) -> None:
     start = {int(p): o for p, o in produce.detail["offsets_before"].items()}
     end = {int(p): o for p, o in produce.detail["offsets_after"].items()}
     started = time.monotonic()
-    streamed = run_stream_ingest(spark, run.settings, start=start, end=end)
+    with run.progress.track("stream_ingest", produce.rows_out, offsets_streamed(spark, start, end)):
+        streamed = run_stream_ingest(spark, run.settings, start=start, end=end)
     run.stage(
         "stream_ingest",
         produce.rows_out,
@@ -311,9 +314,10 @@ def load(spark: SparkSession, run: Run) -> int:
         run.gate("clean", clean)
     started = time.monotonic()
     clean_rows = clean.count()
-    written = run_load(
-        spark, settings, run.progress, timestamp=manifest.cell_timestamp, run_id=manifest.run_id
-    )
+    with run.progress.track("load_hbase", clean_rows, spark_tasks(spark, clean_rows)):
+        written = run_load(
+            spark, settings, timestamp=manifest.cell_timestamp, run_id=manifest.run_id
+        )
     put_seconds = round(time.monotonic() - started, 2)
     in_table = hbase_table.count_rows_of_run(
         settings.thrift_host, settings.thrift_port, settings.hbase_table, manifest.run_id
@@ -408,12 +412,12 @@ def run_stage(
     settings: Settings,
     run_id: str | None = None,
     report: Callable[[Stage], None] = lambda _: None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Progress = SILENT,
 ) -> Manifest:
     """One stage of an existing run (resume after a crash, or step by step)."""
     run = Run.resume(settings, run_id, report=report, progress=progress)
-    with _closing(run):
-        STAGES[name](build_spark(settings, kafka=name == "stream"), run)
+    with _closing(run), engine_logs.into(run.settings.log_dir):
+        STAGES[name](build_spark(run.settings, kafka=name == "stream"), run)
         if name != "publish":
             run.manifest.status = "running"
     return run.manifest

@@ -33,6 +33,8 @@ class Settings:
     # The product catalogue the cleaner resolves products against: a local CSV or Parquet file
     # (pipeline.catalogue.Catalogue.read); "" is the built-in one (schema.CATALOGUE).
     catalogue_path: str = ""  # or DERIVE: from the run's own orders (derived_catalogue)
+    # Spark's Kafka connector jars, resolved once by `pipeline stack prepare` / `stack up`.
+    spark_jars: tuple[str, ...] = ()
 
     def for_run(self, run_id: str) -> Settings:
         return replace(self, run_id=run_id)
@@ -95,6 +97,11 @@ class Settings:
         """Local folder of a run: manifest, generated input, logs."""
         return self.output_dir / "runs" / self.run_id if self.run_id else self.output_dir
 
+    @property
+    def log_dir(self) -> Path:
+        """The engines' logs (Spark's JVM, Python logging) of a run, or of a one-off command."""
+        return self.run_dir / "logs"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
         """PIPELINE_* variables; PIPELINE_HDFS_URL puts the data under that file system."""
@@ -127,6 +134,8 @@ class Settings:
                     values[field] = int(env[var])
                 except ValueError:
                     raise ValueError(f"{var} must be an integer, got {env[var]!r}") from None
+        if jars := env.get("PIPELINE_SPARK_JARS"):
+            values["spark_jars"] = tuple(jars.split(","))
         if "PIPELINE_OUTPUT_DIR" in env:
             values["output_dir"] = Path(env["PIPELINE_OUTPUT_DIR"])
         values.update(overrides)

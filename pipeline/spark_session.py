@@ -1,4 +1,5 @@
-"""The one place that builds the SparkSession: master, memory, jars, loopback-only driver."""
+"""The one place that builds the SparkSession: master, memory, jars, loopback-only driver, and
+the JVM's own output kept in the log folder (pipeline.engine_logs)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
+from pipeline import engine_logs
 from pipeline.settings import Settings
 
 
@@ -16,6 +18,8 @@ def build_spark(
     # Python workers must run the interpreter that has pandas, not whatever python3 is on PATH;
     # pyspark reads PYSPARK_PYTHON when it creates the context (the conf alone is not enough).
     os.environ["PYSPARK_PYTHON"] = sys.executable
+    # Else Spark looks up this host's first interface address, and says so on the console.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = (
         SparkSession.builder.appName(app_name)
         .master(settings.spark_master)
@@ -32,11 +36,14 @@ def build_spark(
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
     )
     if kafka:
-        from stack.jars import spark_connector_jars
-
-        jars = ",".join(str(p) for p in spark_connector_jars())
-        builder = builder.config("spark.jars", jars)
-    spark = builder.getOrCreate()
+        if not settings.spark_jars:
+            raise RuntimeError(
+                "Spark's Kafka connector jars are not set: `pipeline stack up` exports "
+                "PIPELINE_SPARK_JARS, `pipeline stack prepare` prints it"
+            )
+        builder = builder.config("spark.jars", ",".join(settings.spark_jars))
+    with engine_logs.child_output(settings.log_dir / "spark.log"):
+        spark = builder.getOrCreate()
     # The Kafka source's V1 implementation: the V2 one in Spark 4.1.1 fails with a
     # NullPointerException in KafkaMicroBatchStream.metrics when a query restarts and replays an
     # uncommitted micro-batch (SPARK-55271), i.e. exactly when a killed stream is resumed.

@@ -24,6 +24,7 @@ from pipeline.hbase_codec import SALT_BUCKETS
 from pipeline.schema import FAMILIES
 from stack.engine import ensure_engine
 from stack.images import prepare
+from stack.jars import spark_connector_jars
 
 testcontainers_config.ryuk_disabled = True  # Ryuk's image cannot be pulled here; we stop our own.
 testcontainers_config.tc_host_override = "127.0.0.1"
@@ -298,6 +299,8 @@ class Endpoints:
     log_dir: Path
     # Docker container name per service (kafka, hdfs, hbase, thrift): what fault tests restart.
     containers: dict[str, str]
+    spark_jars: tuple[str, ...] = ()  # Spark's Kafka connector, for Settings.spark_jars
+
 
     def as_env(self) -> dict[str, str]:
         return {
@@ -305,6 +308,7 @@ class Endpoints:
             "PIPELINE_HDFS_URL": self.hdfs_url,
             "PIPELINE_THRIFT_HOST": self.thrift_host,
             "PIPELINE_THRIFT_PORT": str(self.thrift_port),
+            "PIPELINE_SPARK_JARS": ",".join(self.spark_jars),
         }
 
 
@@ -328,6 +332,7 @@ def running_stack(
     client = ensure_engine()
     progress("preparing images (first run: Java base image, Maven jars, service images)")
     images = prepare(client)
+    spark_jars = tuple(str(p) for p in spark_connector_jars())
     # Absolute, so Endpoints.log_dir still names it for a reader in another working directory.
     run_dir = Path(log_dir or tempfile.mkdtemp(prefix="ecommerce-stack-")).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -365,4 +370,5 @@ def running_stack(
             startup_seconds={s.name: round(s.startup_seconds, 1) for s in started},
             log_dir=run_dir,
             containers={s.name: s.container_name for s in started},
+            spark_jars=spark_jars,
         )

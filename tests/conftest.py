@@ -32,8 +32,15 @@ def test_output() -> Path:
 def spark(test_output: Path):  # noqa: ANN201 - pyspark imported lazily: unit tier has no JVM
     from pipeline.settings import Settings
     from pipeline.spark_session import build_spark
+    from stack.jars import spark_connector_jars
 
-    session = build_spark(Settings(shuffle_partitions=4, spark_driver_memory="2g"), kafka=True)
+    settings = Settings(
+        output_dir=test_output,
+        shuffle_partitions=4,
+        spark_driver_memory="2g",
+        spark_jars=tuple(str(p) for p in spark_connector_jars()),
+    )
+    session = build_spark(settings, kafka=True)  # its JVM's output: test_output/logs/spark.log
     yield session
     session.stop()
 

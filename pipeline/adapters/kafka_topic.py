@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -189,9 +189,15 @@ def produce_lines(bootstrap: str, topic: str, lines: Sequence[str]) -> Produced:
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
     finally:
         consumer.close()
+
+
+def produced_since(bootstrap: str, topic: str, before: Mapping[int, int]) -> Callable[[], int]:
+    """Messages appended to the topic since its end offsets were `before` (for a progress
+    display: it asks the broker each time)."""
+    return lambda: sum(end_offsets(bootstrap, topic).values()) - sum(before.values())

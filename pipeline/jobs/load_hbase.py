@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import pandas as pd
 from pyspark.sql import SparkSession
@@ -34,32 +32,9 @@ def write_partitions(
     return run
 
 
-@contextmanager
-def task_progress(
-    spark: SparkSession, label: str, progress: Callable[[str], None], every: float = 10.0
-) -> Iterator[None]:
-    """Reports finished partitions of the running Spark stages while the block runs."""
-    tracker = spark.sparkContext.statusTracker()
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.wait(every):
-            for stage in filter(None, map(tracker.getStageInfo, tracker.getActiveStageIds())):
-                progress(f"{label}: {stage.numCompletedTasks}/{stage.numTasks} partitions")
-
-    watcher = threading.Thread(target=watch, name=f"{label}-progress", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
-        watcher.join()
-
-
 def run_load(
     spark: SparkSession,
     settings: Settings,
-    progress: Callable[[str], None] = lambda _: None,
     timestamp: int | None = None,
     run_id: str | None = None,
 ) -> int:
@@ -71,11 +46,10 @@ def run_load(
         settings.thrift_host, settings.thrift_port, settings.hbase_table, timestamp, run_id
     )
     previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
-    # Smaller read splits: more, shorter tasks, so the progress report moves.
+    # Smaller read splits: more, shorter tasks, so the progress display moves.
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(LOAD_SPLIT_BYTES))
     try:
-        with task_progress(spark, "load_hbase", progress):
-            total = clean.mapInPandas(writer, "written LONG").groupBy().sum("written").first()[0]
+        total = clean.mapInPandas(writer, "written LONG").groupBy().sum("written").first()[0]
     finally:
         spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
     return int(total or 0)

@@ -8,7 +8,7 @@ neither adds another run's messages nor lands one twice (the file sink's log is 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
@@ -87,3 +87,23 @@ def run_stream_ingest(
     holds afterwards."""
     start_stream(spark, settings, available_now=True, start=start, end=end).awaitTermination()
     return read_stream_part(spark, settings).count()
+
+
+def offsets_streamed(
+    spark: SparkSession, start: Mapping[int, int], end: Mapping[int, int]
+) -> Callable[[], int]:
+    """Messages of [start, end) the running ingest has passed, from its last progress report."""
+
+    def done() -> int:
+        passed = 0
+        for query in spark.streams.active:
+            progress = query.lastProgress
+            for source in json.loads(progress.json)["sources"] if progress else ():
+                for partitions in (source.get("endOffset") or {}).values():
+                    passed += sum(
+                        min(int(offset), end.get(int(p), 0)) - start.get(int(p), 0)
+                        for p, offset in partitions.items()
+                    )
+        return passed
+
+    return done

@@ -35,6 +35,7 @@ def stack_settings(full_stack, test_output: Path, name: str) -> Settings:
         hbase_table="customer_orders" if name == "exact" else f"customer_orders_{name}",
         shuffle_partitions=4,
         spark_driver_memory="2g",
+        spark_jars=full_stack.spark_jars,
     )
 
 

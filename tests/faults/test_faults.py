@@ -38,6 +38,7 @@ def stack_settings(stack, test_output: Path, name: str, **extra: object) -> Sett
         hbase_table=f"orders_{name}",
         shuffle_partitions=4,
         spark_driver_memory="2g",
+        spark_jars=stack.spark_jars,
         **extra,  # type: ignore[arg-type]
     )
 
@@ -54,6 +55,7 @@ def env_of(settings: Settings) -> dict[str, str]:
         "PIPELINE_SHUFFLE_PARTITIONS": str(settings.shuffle_partitions),
         "PIPELINE_SPARK_DRIVER_MEMORY": settings.spark_driver_memory,
         "PIPELINE_STREAM_MAX_OFFSETS": str(settings.stream_max_offsets),
+        "PIPELINE_SPARK_JARS": ",".join(settings.spark_jars),
     }
 
 
@@ -186,9 +188,7 @@ POISON_ROW_KEY = "k" * 40_000
 
 def test_poison_is_quarantined_and_the_next_run_is_green(full_stack, test_output: Path) -> None:
     settings = stack_settings(full_stack, test_output, "poison")
-    generated = write_orders(
-        4_000, seed=13, error_rate=0.05, output=test_output / "poison-in", progress=False
-    )
+    generated = write_orders(4_000, seed=13, error_rate=0.05, output=test_output / "poison-in")
     orders = generated.orders_path
     lines = orders.read_bytes().splitlines()
     record = json.loads(lines[0])

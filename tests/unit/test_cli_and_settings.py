@@ -62,3 +62,25 @@ def test_settings_put_data_under_the_hdfs_url() -> None:
 def test_a_bad_setting_names_its_variable() -> None:
     with pytest.raises(ValueError, match="PIPELINE_THRIFT_PORT"):
         Settings.from_env({"PIPELINE_THRIFT_PORT": "ninety"})
+
+
+def test_the_spark_jars_come_from_the_environment_and_a_run_keeps_its_logs() -> None:
+    settings = Settings.from_env({"PIPELINE_SPARK_JARS": "/j/a.jar,/j/b.jar"})
+    assert settings.spark_jars == ("/j/a.jar", "/j/b.jar")
+    assert Settings.from_env({}).spark_jars == ()
+    run = settings.for_run("r1")
+    assert run.log_dir == run.output_dir / "runs" / "r1" / "logs"
+
+
+def test_kafka_in_spark_without_the_connector_jars_is_refused_with_the_way_out() -> None:
+    from pipeline.spark_session import build_spark
+
+    with pytest.raises(RuntimeError, match="PIPELINE_SPARK_JARS"):
+        build_spark(Settings(), kafka=True)
+
+
+@pytest.mark.parametrize(
+    "words", [["-v", "stack", "prepare"], ["run", "-v"], ["demo", "--verbose"]]
+)
+def test_verbose_is_taken_before_or_after_the_command(words: list[str]) -> None:
+    assert build_parser().parse_args(words).verbose is True

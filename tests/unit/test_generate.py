@@ -361,8 +361,7 @@ def test_naive_faker_rows_are_lines_that_follow_the_record_contract() -> None:
 
 def test_write_orders_writes_lines_and_truth_chunks(tmp_path: Path) -> None:
     (tmp_path / "truth-00009.parquet").write_bytes(b"stale")
-    summary = write_orders(2_500, seed=4, error_rate=0.1, output=tmp_path, chunk_rows=1_000,
-                           progress=False)  # fmt: skip
+    summary = write_orders(2_500, seed=4, error_rate=0.1, output=tmp_path, chunk_rows=1_000)
     text = (tmp_path / "orders.jsonl").read_text(encoding="utf-8")
     assert text.endswith("\n") and len(text.split("\n")) - 1 == summary.lines >= 2_500
     assert [p.name for p in summary.truth_paths] == [f"truth-0000{i}.parquet" for i in range(3)]
@@ -383,8 +382,7 @@ def test_large_outputs_are_written_by_workers_and_equal_the_chunks(
         return write_chunk(*args)
 
     monkeypatch.setattr(orders_files, "_write_chunk", in_a_worker)
-    summary = write_orders(4_500, seed=4, error_rate=0.1, output=tmp_path, chunk_rows=1_000,
-                           progress=False)  # fmt: skip
+    summary = write_orders(4_500, seed=4, error_rate=0.1, output=tmp_path, chunk_rows=1_000)
     chunks = list(iter_orders(4_500, seed=4, error_rate=0.1, chunk_rows=1_000))
     text = (tmp_path / "orders.jsonl").read_text(encoding="utf-8")
     assert text == "".join(f"{line}\n" for chunk in chunks for line in chunk.lines)
