@@ -146,22 +146,6 @@ def partial(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return combine([rows])
 
 
-def partial_cube(frame: pd.DataFrame) -> pd.DataFrame:
-    return partial("cube", frame)
-
-
-def partial_ages(frame: pd.DataFrame) -> pd.DataFrame:
-    return partial("ages", frame)
-
-
-def partial_products(frame: pd.DataFrame) -> pd.DataFrame:
-    return partial("products", frame)
-
-
-def partial_customer_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    return partial("customer_cells", frame)
-
-
 def partials(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Every additive aggregate of one batch."""
     return {name: partial(name, frame) for name in ADDITIVE}

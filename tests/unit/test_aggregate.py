@@ -92,7 +92,7 @@ def test_partials_of_any_split_combine_to_the_partial_of_the_whole(name, case) -
 @given(case=split_frames, order=st.randoms())
 def test_combine_ignores_the_order_of_the_partials(case, order) -> None:
     frame, cuts = case
-    parts = [aggregate.partial_cube(piece) for piece in pieces(frame, cuts)]
+    parts = [aggregate.partial("cube", piece) for piece in pieces(frame, cuts)]
     shuffled = parts[:]
     order.shuffle(shuffled)
     pd.testing.assert_frame_equal(aggregate.combine(shuffled), aggregate.combine(parts))
@@ -101,7 +101,7 @@ def test_combine_ignores_the_order_of_the_partials(case, order) -> None:
 @PROPERTY
 @given(frame=clean_frames)
 def test_combining_a_combined_partial_again_changes_nothing(frame) -> None:
-    once = aggregate.partial_products(frame)
+    once = aggregate.partial("products", frame)
     pd.testing.assert_frame_equal(aggregate.combine([once]), once)
     pd.testing.assert_frame_equal(aggregate.combine([once, once.iloc[0:0]]), once)
 
@@ -110,11 +110,11 @@ def test_combining_a_combined_partial_again_changes_nothing(frame) -> None:
 @given(case=split_frames)
 def test_customers_packed_from_split_cells_equal_those_of_the_whole(case) -> None:
     frame, cuts = case
-    whole = aggregate.partial_customer_cells(frame)
+    whole = aggregate.partial("customer_cells", frame)
     layout = aggregate.layout_of(whole)
     # Spark: partials per partition, summed by key, then packed per CustomerID partition.
     cells = aggregate.combine(
-        [aggregate.partial_customer_cells(piece) for piece in pieces(frame, cuts)]
+        [aggregate.partial("customer_cells", piece) for piece in pieces(frame, cuts)]
     )
     by_customer = [cells[cells["CustomerID"] == c] for c in cells["CustomerID"].unique()]
     packed = pd.concat([aggregate.pack_customers(p, layout) for p in by_customer])
@@ -156,7 +156,7 @@ def test_a_customers_bits_are_exactly_the_months_and_categories_they_ordered_in(
 
 def test_the_cube_of_realistic_orders_is_keyed_by_month_category_country_age_group() -> None:
     frame = clean_orders(rows=500)
-    cube = aggregate.partial_cube(frame)
+    cube = aggregate.partial("cube", frame)
     assert list(cube.columns) == ["month", "Category", "Country", "AgeGroup", *aggregate.MEASURES]
     assert not cube.duplicated(["month", "Category", "Country", "AgeGroup"]).any()
     assert cube["month"].str.fullmatch(r"\d{4}-\d{2}").all()
@@ -182,16 +182,16 @@ def test_a_missing_order_date_or_amount_names_the_position() -> None:
     frame = clean_orders(rows=5)
     frame.loc[3, "OrderDate"] = None
     with pytest.raises(aggregate.AggregateError, match="OrderDate is missing at position 3"):
-        aggregate.partial_cube(frame)
+        aggregate.partial("cube", frame)
     frame = clean_orders(rows=5)
     frame.loc[2, "TotalAmount"] = float("nan")
     with pytest.raises(aggregate.AggregateError, match="TotalAmount is nan at position 2"):
-        aggregate.partial_cube(frame)
+        aggregate.partial("cube", frame)
 
 
 def test_missing_columns_are_named_with_the_present_ones() -> None:
     with pytest.raises(aggregate.AggregateError, match=r"missing columns \[.*'Country'.*present"):
-        aggregate.partial_cube(pd.DataFrame({"OrderDate": [], "TotalAmount": []}))
+        aggregate.partial("cube", pd.DataFrame({"OrderDate": [], "TotalAmount": []}))
 
 
 def test_inconsistent_aggregates_are_refused_before_publishing() -> None:

@@ -23,7 +23,10 @@ pytestmark = pytest.mark.unit
 # are the point here, so "slow/large data" does not apply.
 FUZZ = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-ENDPOINTS = ("/", "/api/summary", "/customer", "/health", "/health/pipeline")
+# Pages that read query parameters are fuzzed; the health pages read none, so they only get
+# the fixed injection probes below (a fuzzer could not find more there).
+PARAMETER_PAGES = ("/", "/api/summary", "/customer")
+ENDPOINTS = (*PARAMETER_PAGES, "/health", "/health/pipeline")
 TARGETS = [(path, name) for path in ("/", "/api/summary") for name in FILTER_PARAMS] + [
     ("/customer", "id")
 ]
@@ -110,7 +113,7 @@ def client(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def baseline(client) -> dict[str, bytes]:
-    return {path: client.get(path).data for path in ENDPOINTS}
+    return {path: client.get(path).data for path in PARAMETER_PAGES}
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +159,7 @@ def test_injection_payloads_are_rejected_and_not_reflected(client, path: str, pa
         assert str(escape(payload)) not in body
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", PARAMETER_PAGES)
 @FUZZ
 @given(name=unknown_names, payload=payloads)
 def test_unknown_parameters_change_nothing(client, baseline, path: str, name, payload) -> None:
@@ -165,7 +168,7 @@ def test_unknown_parameters_change_nothing(client, baseline, path: str, name, pa
     assert response.data == baseline[path]
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", PARAMETER_PAGES)
 @FUZZ
 @given(query=raw_queries)
 def test_raw_query_strings_never_cause_a_server_error(client, path: str, query: str) -> None:

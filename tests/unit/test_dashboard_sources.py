@@ -5,6 +5,7 @@ up by row-key prefix. The same against real HBase: tests/integration/test_aggreg
 from __future__ import annotations
 
 import json
+from unittest.mock import patch
 
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ from hbase_fake import FakeConnection, FakeHBase, FakeTable
 from dashboard import AggregateSource, SourceError, create_app
 from pipeline import aggregate, hbase_codec
 from pipeline.adapters import hbase_aggregates
+from pipeline.settings import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -30,16 +32,17 @@ class Clock:
 
 
 def publish(hbase: FakeHBase, frame: pd.DataFrame, run_id: str) -> dict[str, pd.DataFrame]:
-    """What publish_aggregates does, into the fake: every aggregate, then the manifest."""
+    """publish_aggregates itself, into the fake (creating the table is tested on real HBase)."""
     frames = aggregate.build_aggregates(frame)
-    table = FakeTable(hbase, AGGREGATES_TABLE)
-    for name in aggregate.PUBLISHED:
-        hbase_aggregates.write_aggregate(table, name, frames[name], run_id)
     manifest = {"run_id": run_id, "stages": [{"name": "transform", "rows_out": len(frame)}]}
-    table.put(
-        hbase_aggregates.MANIFEST_KEY,
-        {hbase_aggregates.MANIFEST_COLUMN: json.dumps(manifest).encode()},
-    )
+    with (
+        patch.object(hbase_aggregates, "connect", lambda host, port: FakeConnection(hbase)),
+        patch.object(hbase_aggregates, "ensure_table", lambda host, port, table: None),
+    ):
+        published = hbase_aggregates.publish_aggregates(
+            frames, Settings(hbase_table=ORDERS_TABLE), manifest=manifest, run_id=run_id
+        )
+    assert published.table == AGGREGATES_TABLE
     return frames
 
 
