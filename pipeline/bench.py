@@ -131,6 +131,7 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
             "page": measure_dashboard(source, requests=300, path="/"),
             "api_summary": measure_dashboard(source, requests=300, path="/api/summary"),
         }
+        producer = producer_vs_ceiling(manifest, settings, endpoints.containers["kafka"])
         transform = manifest.stage("transform")
         copy_rate = transform.rows_in / copy_seconds
         transform_rate = transform.rows_in / transform.seconds
@@ -147,9 +148,34 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
             "loader_rows_per_s": round(load.detail["puts"] / load.detail["put_seconds"]),
             "spark_copy_rows_per_s": round(copy_rate),
             "transform_vs_copy": round(transform_rate / copy_rate, 2),
+            "producer": producer,
             "dashboard": dashboard,
             "peak_rss_mib": manifest.stage("retire_previous").detail["peak_rss_mib"],
         }
+
+
+def producer_vs_ceiling(manifest: Any, settings: Any, container: str) -> dict[str, Any]:
+    """Our producer's rate beside Kafka's own perf test: same broker, settings, record count
+    and (mean) record size, into a topic of its own with as many partitions."""
+    from pipeline.adapters import kafka_topic
+    from stack.kafka_perf import producer_ceiling
+
+    produce, generate = manifest.stage("produce"), manifest.stage("generate")
+    record_size = round(Path(generate.detail["orders"]).stat().st_size / generate.rows_out)
+    topic = f"{settings.topic}_perf_ceiling"
+    kafka_topic.ensure_topic(settings.kafka_bootstrap, topic, settings.topic_partitions)
+    ceiling = producer_ceiling(
+        container, settings.kafka_bootstrap, topic, produce.rows_out, record_size,
+        kafka_topic.PRODUCER_SETTINGS,
+    )  # fmt: skip
+    ours = produce.detail["messages_per_second"]
+    return {
+        "messages": produce.rows_out,
+        "record_bytes": record_size,
+        "ours_per_s": ours,
+        "kafka_perf_test_per_s": round(ceiling),
+        "ratio": round(ours / ceiling, 2),
+    }
 
 
 def to_markdown(results: dict[str, Any]) -> str:
@@ -188,6 +214,9 @@ def to_markdown(results: dict[str, Any]) -> str:
             f"HBase loader (puts only): {stack['loader_rows_per_s']:,} rows/s",
             f"plain Spark raw -> Parquet copy: {stack['spark_copy_rows_per_s']:,} rows/s;"
             f" transform / copy = {stack['transform_vs_copy']}",
+            "producer: {ours_per_s:,} msg/s; Kafka's producer perf test on the same broker, "
+            "settings and {messages:,} records of {record_bytes} bytes: "
+            "{kafka_perf_test_per_s:,} msg/s; ratio {ratio}".format(**stack["producer"]),
             f"peak RSS of the run's Python process: {stack['peak_rss_mib']['python']:,} MiB"
             f" (children: {stack['peak_rss_mib']['children']:,} MiB)",
         ]
