@@ -1,5 +1,5 @@
-"""The Flask app: the factory, the server, and what holds for every page (security headers,
-trusted hosts, error pages).
+"""The Flask app: the factory, the server (waitress), and what holds for every page (security
+headers, trusted hosts, error pages).
 
 The source is injected into ``create_app``; the pages, one blueprint per page group, live in
 ``dashboard.views``. Every query parameter goes through ``dashboard.filters`` before it touches
@@ -8,13 +8,17 @@ data or a template.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Flask, current_app, render_template, request
 from flask.typing import ResponseReturnValue
+from waitress import wasyncore
+from waitress.server import create_server
 from werkzeug.exceptions import HTTPException, SecurityError
-from werkzeug.serving import make_server
 
 from dashboard.sources import DashboardSource, SourceError
 from dashboard.views import BLUEPRINTS, api, data
@@ -35,6 +39,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # 127.0.0.1 (DNS rebinding) gets a 400 instead of customer data. `serve` adds its bind host.
     "TRUSTED_HOSTS": ["127.0.0.1", "localhost"],
 }
+# Requests served at once; more wait in waitress's queue.
+SERVER_THREADS = 8
+
+log = logging.getLogger(__name__)
 
 
 def create_app(source: DashboardSource, config: Mapping[str, Any] | None = None) -> Flask:
@@ -61,14 +69,58 @@ def serve(
     port: int = 5000,
     config: Mapping[str, Any] | None = None,
 ) -> None:
-    """Run the dashboard on Werkzeug's threaded server, bound to localhost unless told otherwise."""
+    """Run the dashboard on waitress, bound to ``host``:``port`` only (localhost unless told
+    otherwise), until Ctrl-C; then the port and the worker threads are freed."""
     hosts = [*DEFAULT_CONFIG["TRUSTED_HOSTS"], host]
-    server = make_server(host, port, create_app(source, {"TRUSTED_HOSTS": hosts, **(config or {})}),
-                         threaded=True)  # fmt: skip
+    app = create_app(source, {"TRUSTED_HOSTS": hosts, **(config or {})})
+    server = make_server(app, host, port)
+    log.info("dashboard on http://%s:%s (%s)", host, port, source.describe())
     try:
-        server.serve_forever()
+        server.run()  # waitress returns from run() on Ctrl-C
     finally:
-        server.server_close()
+        close_server(server)
+
+
+def make_server(
+    app: Flask, host: str = "127.0.0.1", port: int = 5000, *, threads: int = SERVER_THREADS
+) -> Any:
+    """``app`` on a waitress server bound to ``host``:``port`` only (port 0: a free one, see
+    ``server.effective_port``), listening but not serving yet. ``server.run()`` serves in the
+    calling thread until Ctrl-C or ``stop_server``; ``close_server`` frees the port and threads.
+
+    No access log and no "Serving on" line; waitress still warns when requests queue up.
+    """
+    return create_server(app, host=host, port=port, threads=threads)
+
+
+def stop_server(server: Any) -> None:
+    """Make ``server.run()`` return, from any thread: the server's own loop closes every
+    connection and the listening socket (closing them from another thread would race its
+    select)."""
+    connections = server._map  # the asyncore map run() loops over until it is empty
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(connections))
+
+
+@contextlib.contextmanager
+def serving(app: Flask, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """``app`` served from a background thread while the block runs; yields its base URL."""
+    server = make_server(app, host, port)
+    thread = threading.Thread(target=server.run, name="dashboard-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.effective_port}"
+    finally:
+        stop_server(server)
+        thread.join(timeout=10)
+        close_server(server)
+
+
+def close_server(server: Any) -> None:
+    """Close the listening socket and stop the worker threads (once ``run()`` has returned)."""
+    try:
+        server.close()
+    finally:
+        server.task_dispatcher.shutdown()
 
 
 def _wants_json() -> bool:

@@ -52,7 +52,11 @@ class DashboardSource(Protocol):
         ...
 
     def describe(self) -> str:
-        """Where the data comes from, for /health and the page footer."""
+        """Where the data comes from, endpoint or path included: for logs and errors."""
+        ...
+
+    def label(self) -> str:
+        """What kind of source and which table or folder, no host, port or path: for the pages."""
         ...
 
 
@@ -142,6 +146,9 @@ class FrameAggregates:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def label(self) -> str:
+        raise NotImplementedError
+
 
 class LocalSource(FrameAggregates):
     """Clean rows already in memory (e.g. ``pipeline.clean.clean_lines(...).clean``)."""
@@ -165,6 +172,9 @@ class LocalSource(FrameAggregates):
 
     def describe(self) -> str:
         return f"local:{self.name}"
+
+    def label(self) -> str:
+        return f"Local data {self.name}"
 
 
 class ParquetSource(FrameAggregates):
@@ -234,6 +244,10 @@ class ParquetSource(FrameAggregates):
 
     def describe(self) -> str:
         return f"parquet:{self.path}"
+
+    def label(self) -> str:
+        kind = "file" if self.path.is_file() else "folder"
+        return f"Parquet {kind} {self.path.name or self.path.resolve().name}"
 
 
 def _thrift_error(what: str, host: str, port: int, table: str, exc: BaseException) -> SourceError:
@@ -336,6 +350,9 @@ class HBaseSource(FrameAggregates):
 
     def describe(self) -> str:
         return f"hbase://{self.host}:{self.port}/{self.table}"
+
+    def label(self) -> str:
+        return f"HBase table {self.table}"
 
 
 class _Link:
@@ -499,3 +516,6 @@ class AggregateSource:
 
     def describe(self) -> str:
         return f"hbase://{self.host}:{self.port}/{self.aggregates_table}"
+
+    def label(self) -> str:
+        return f"HBase table {self.aggregates_table}"

@@ -296,6 +296,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
         docs = settings.output_dir / "data-docs"
     config = {"DATA_DOCS_DIR": str(args.data_docs or docs)}
+    print(f"dashboard on http://127.0.0.1:{args.port}  (Ctrl-C stops it)", flush=True)
     serve(source, host="127.0.0.1", port=args.port, config=config)
     return 0
 

@@ -11,7 +11,6 @@ import argparse
 import json
 import random
 import statistics
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -21,20 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler, make_server
-
-from dashboard.app import create_app
+from dashboard.app import create_app, serving
 from dashboard.filters import Vocabulary
 from dashboard.sources import DashboardSource
 
 REQUEST_TIMEOUT = 30.0
-
-
-class QuietHandler(WSGIRequestHandler):
-    """No access log line per request: hundreds of them would drown the results."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 def random_filters(vocabulary: Vocabulary, rnd: random.Random) -> dict[str, str]:
@@ -90,13 +80,8 @@ def measure_dashboard(
     snapshot = source.aggregates()
     load_seconds = time.perf_counter() - started
 
-    server = make_server(
-        "127.0.0.1", 0, create_app(source), threaded=True, request_handler=QuietHandler
-    )
-    thread = threading.Thread(target=server.serve_forever, name="dashboard-bench", daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_port}{path}"
+    with serving(create_app(source)) as url:
+        base = f"{url}{path}"
         rnd = random.Random(seed)
         queries = [random_filters(snapshot.vocabulary, rnd) for _ in range(requests)]
         urls = [f"{base}?{urllib.parse.urlencode(q)}" if q else base for q in queries]
@@ -109,10 +94,6 @@ def measure_dashboard(
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             results = list(pool.map(_get, urls))
         wall = time.perf_counter() - wall
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
 
     timings = sorted(ms for ms, _ in results)
     errors = sum(1 for _, status in results if status != 200)

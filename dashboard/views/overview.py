@@ -34,7 +34,7 @@ def index() -> ResponseReturnValue:
         top_customers=shown["top_customers"],
         ignored=shown["ignored_filters"],
         figures=chart_figures(snapshot, filters),
-        source=get_source().describe(),
+        source=get_source().label(),
         run_id=snapshot.run_id,
     )
 

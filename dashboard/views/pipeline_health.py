@@ -19,5 +19,5 @@ def pipeline_page() -> ResponseReturnValue:
         "health.html",
         report=health.report(get_source().manifest()),
         data_docs=docs is not None and (docs / "index.html").is_file(),
-        source=get_source().describe(),
+        source=get_source().label(),
     )

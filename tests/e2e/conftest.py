@@ -3,8 +3,8 @@ Playwright, and the dashboard served on a free loopback port in a background thr
 
 from __future__ import annotations
 
+import contextlib
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,37 +63,11 @@ def browser(chromium: Path) -> Iterator[Any]:
             launched.close()
 
 
-class LiveServer:
-    """A WSGI app on 127.0.0.1 and a free port, served from a daemon thread until stopped."""
-
-    def __init__(self, app: Any) -> None:
-        from werkzeug.serving import make_server
-
-        from pipeline.dashboard_bench import QuietHandler
-
-        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=10)
-        self._server.server_close()
-
-
 @pytest.fixture(scope="module")
 def serve_app() -> Iterator[Any]:
-    """``serve_app(app) -> base URL``; every server started is stopped after the module."""
-    servers: list[LiveServer] = []
+    """``serve_app(app) -> base URL``: the app on the waitress server `pipeline serve` runs, on a
+    free loopback port; every server started is stopped after the module."""
+    from dashboard.app import serving
 
-    def start(app: Any) -> str:
-        servers.append(LiveServer(app).__enter__())
-        return servers[-1].url
-
-    yield start
-    for server in servers:
-        server.__exit__(None, None, None)
+    with contextlib.ExitStack() as servers:
+        yield lambda app: servers.enter_context(serving(app))

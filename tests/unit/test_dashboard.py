@@ -8,6 +8,10 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
+import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,7 @@ from dashboard import (
     figures,
     serve,
 )
+from dashboard import app as dashboard_app
 from dashboard.filters import (
     FILTER_PARAMS,
     Filters,
@@ -364,23 +369,83 @@ def test_responses_carry_security_headers_and_debug_is_off(parquet_dir: Path) ->
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_serve_binds_localhost_threaded_with_debug_off(parquet_dir: Path, monkeypatch) -> None:
-    calls: list[tuple] = []
+@pytest.mark.parametrize(
+    ("host", "trusted"),
+    [
+        ("127.0.0.1", ["127.0.0.1", "localhost", "127.0.0.1"]),
+        ("192.0.2.7", ["127.0.0.1", "localhost", "192.0.2.7"]),
+    ],
+)
+def test_serve_runs_waitress_on_its_host_and_port_and_always_closes(
+    parquet_dir: Path, monkeypatch, host: str, trusted: list[str]
+) -> None:
+    calls: list[Any] = []
+
+    class Dispatcher:
+        def shutdown(self) -> None:
+            calls.append("threads stopped")
 
     class Server:
-        def serve_forever(self) -> None:
-            calls.append(("served",))
+        task_dispatcher = Dispatcher()
 
-        def server_close(self) -> None:
-            calls.append(("closed",))
+        def run(self) -> None:
+            calls.append("run")
+            raise KeyboardInterrupt
 
-    def make_server(host, port, app, threaded):
-        calls.append((host, port, app.debug, threaded))
+        def close(self) -> None:
+            calls.append("closed")
+
+    def create_server(app, **adjustments):
+        calls.append((app.debug, app.config["TRUSTED_HOSTS"], adjustments))
         return Server()
 
-    monkeypatch.setattr("dashboard.app.make_server", make_server)
-    serve(ParquetSource(parquet_dir), port=5099)
-    assert calls == [("127.0.0.1", 5099, False, True), ("served",), ("closed",)]
+    monkeypatch.setattr("dashboard.app.create_server", create_server)
+    with pytest.raises(KeyboardInterrupt):
+        serve(ParquetSource(parquet_dir), host=host, port=5099)
+    assert calls == [
+        (False, trusted, {"host": host, "port": 5099, "threads": dashboard_app.SERVER_THREADS}),
+        "run",
+        "closed",
+        "threads stopped",
+    ]
+
+
+def test_serve_answers_over_http_rejects_foreign_hosts_and_stops(raw_orders, monkeypatch) -> None:
+    made: list[Any] = []
+    make_server = dashboard_app.make_server
+
+    def recording_make_server(*args: Any, **kwargs: Any) -> Any:
+        made.append(make_server(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(dashboard_app, "make_server", recording_make_server)
+    source = LocalSource(raw_orders.head(50), manifest={"run_id": "r-live"}, name="live")
+    thread = threading.Thread(target=serve, args=(source,), kwargs={"port": 0}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not made and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert made, "serve made no server within 10 s"
+    server = made[0]
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy for loopback
+    url = f"http://127.0.0.1:{server.effective_port}/health"
+    try:
+        with opener.open(url, timeout=10) as response:
+            assert response.status == 200
+            assert response.headers.get_content_type() == "application/json"
+            assert json.load(response) == {"status": "ok", "rows": 50, "run_id": "r-live"}
+        foreign = urllib.request.Request(url, headers={"Host": "evil.example"})
+        with pytest.raises(urllib.error.HTTPError) as rejected:
+            opener.open(foreign, timeout=10)
+        with rejected.value as error:
+            assert error.code == 400
+            assert b"untrusted Host" in error.read()
+    finally:
+        dashboard_app.stop_server(server)
+        thread.join(timeout=10)
+    assert not thread.is_alive(), "serve returned once the server was stopped"
+    assert server.socket is None, "serve closed the listening socket"
+    assert not server.task_dispatcher.threads, "and stopped its worker threads"
 
 
 def test_create_app_rejects_something_that_is_not_a_source() -> None:
@@ -459,6 +524,7 @@ def test_hbase_source_connects_lazily_and_scans_once(hbase_rows, raw_orders) -> 
     hbase = hbase_with(hbase_rows)
     source = HBaseSource("hbase", 9090, batch_size=500, connect=hbase.connect)
     assert hbase.connections == [] and source.describe() == "hbase://hbase:9090/customer_orders"
+    assert source.label() == "HBase table customer_orders"
     frame = source.orders()
     assert source.orders() is frame
     assert len(hbase.connections) == 1 and hbase.connections[0].opened
@@ -495,6 +561,40 @@ def test_create_app_accepts_an_hbase_source(hbase_rows) -> None:
     source = HBaseSource("hbase", 9090, connect=hbase_with(hbase_rows).connect)
     client = create_app(source, {"TESTING": True}).test_client()
     assert client.get("/health").get_json()["rows"] == 300
+
+
+def source_pages(customer_id: str) -> tuple[str, ...]:
+    """Every page with the footer, a customer's, an error page, and the JSON."""
+    return (
+        *("/", "/health/pipeline", "/customer", f"/customer?id={customer_id}", "/no-such-page"),
+        *("/health", "/api/summary", "/api/no-such-thing"),
+    )
+
+
+def test_pages_name_the_hbase_table_but_never_the_thrift_endpoint(hbase_rows, raw_orders) -> None:
+    source = HBaseSource("thrift.internal.example", 47123, connect=hbase_with(hbase_rows).connect)
+    client = create_app(source, {"TESTING": True}).test_client()
+    for url in source_pages(raw_orders["CustomerID"].iloc[0]):
+        text = client.get(url).get_data(as_text=True)
+        assert "thrift.internal.example" not in text and "47123" not in text, url
+        assert "hbase://" not in text, url
+    for url in ("/", "/health/pipeline"):
+        footer = "Data source: <code>HBase table customer_orders</code>"
+        assert footer in client.get(url).get_data(as_text=True), url
+
+
+def test_pages_name_the_parquet_folder_but_not_its_path(parquet_dir: Path, raw_orders) -> None:
+    source = ParquetSource(parquet_dir)
+    assert source.label() == f"Parquet folder {parquet_dir.name}"
+    assert source.describe() == f"parquet:{parquet_dir}"  # the whole path: for logs
+    client = create_app(source, {"TESTING": True}).test_client()
+    for url in source_pages(raw_orders["CustomerID"].iloc[0]):
+        assert str(parquet_dir.parent) not in client.get(url).get_data(as_text=True), url
+    assert f"Data source: <code>Parquet folder {parquet_dir.name}</code>" in client.get(
+        "/"
+    ).get_data(as_text=True)
+    single = next(parquet_dir.glob("*.parquet"))
+    assert ParquetSource(single).label() == f"Parquet file {single.name}"
 
 
 # --- filters, the snapshot and figures as pure functions -----------------------------------------
@@ -717,3 +817,4 @@ def test_local_source_serves_clean_rows_held_in_memory(raw_orders) -> None:
     assert source.aggregates() is source.aggregates(), "built once"
     assert client.get("/customer?id=C0001").status_code == 200
     assert source.describe() == "local:unit"
+    assert source.label() == "Local data unit"

@@ -82,6 +82,25 @@ def test_the_published_run_is_served_with_exact_totals(source, orders) -> None:
     assert kpis["revenue"] == round(float(orders["TotalAmount"].sum()), 2)
     assert kpis["customers"] == orders["CustomerID"].nunique()
     assert source.describe() == f"hbase://hbase:9090/{AGGREGATES_TABLE}"
+    assert source.label() == f"HBase table {AGGREGATES_TABLE}"
+
+
+def test_pages_name_the_aggregates_table_but_never_the_thrift_endpoint(
+    hbase, clock, orders
+) -> None:
+    source = AggregateSource(
+        "thrift.internal.example", 47123, connect=lambda: FakeConnection(hbase), clock=clock
+    )
+    client = create_app(source, {"TESTING": True}).test_client()
+    customer = orders["CustomerID"].iloc[0]
+    urls = ("/", "/health/pipeline", "/customer", f"/customer?id={customer}", "/no-such-page")
+    for url in (*urls, "/health", "/api/summary"):
+        text = client.get(url).get_data(as_text=True)
+        assert "thrift.internal.example" not in text and "47123" not in text, url
+        assert source.describe() not in text and "hbase://" not in text, url
+    footer = f"Data source: <code>HBase table {AGGREGATES_TABLE}</code>"
+    assert footer in client.get("/").get_data(as_text=True)
+    assert footer in client.get("/health/pipeline").get_data(as_text=True)
 
 
 def test_requests_between_checks_touch_no_hbase(source, hbase, clock) -> None:
@@ -173,9 +192,19 @@ def test_customer_drill_down_is_a_prefix_scan_of_the_orders_table(source, hbase,
 
 def test_publishing_again_is_idempotent_and_removes_rows_of_the_old_run(hbase, orders) -> None:
     table = hbase.tables[AGGREGATES_TABLE]
-    before = dict(table)
+
+    def published() -> tuple[dict[bytes, dict[bytes, bytes]], dict[str, object]]:
+        """The table, and the manifest but for when it was published."""
+        rows = {k: v for k, v in table.items() if k != hbase_aggregates.MANIFEST_KEY}
+        manifest = json.loads(
+            table[hbase_aggregates.MANIFEST_KEY][hbase_aggregates.MANIFEST_COLUMN]
+        )
+        manifest.pop("published_at")
+        return rows, manifest
+
+    before = published()
     publish(hbase, orders, "run-1")
-    assert table == before
+    assert published() == before
     publish(hbase, orders.head(10), "run-2")
     customers = [k for k in table if k.startswith(b"customers|")]
     assert len(customers) == orders.head(10)["CustomerID"].nunique()
