@@ -301,7 +301,6 @@ class Endpoints:
     containers: dict[str, str]
     spark_jars: tuple[str, ...] = ()  # Spark's Kafka connector, for Settings.spark_jars
 
-
     def as_env(self) -> dict[str, str]:
         return {
             "PIPELINE_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
