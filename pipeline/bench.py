@@ -92,6 +92,7 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
     from pyspark.sql import functions as F
 
     from pipeline.adapters.raw_store import read_raw
+    from pipeline.jobs.load_hbase import run_load
     from pipeline.progress import Bars
     from pipeline.run import run_pipeline
     from pipeline.settings import Settings
@@ -132,10 +133,16 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
             "api_summary": measure_dashboard(source, requests=300, path="/api/summary"),
         }
         producer = producer_vs_ceiling(manifest, settings, endpoints.containers["kafka"])
+        load = manifest.stage("load_hbase")
+        # The other path over the same clean rows, same run and timestamp: the same cells again.
+        _, thrift_seconds = timed(
+            lambda: run_load(
+                spark, settings, timestamp=manifest.cell_timestamp, run_id=manifest.run_id
+            )
+        )
         transform = manifest.stage("transform")
         copy_rate = transform.rows_in / copy_seconds
         transform_rate = transform.rows_in / transform.seconds
-        load = manifest.stage("load_hbase")
         total = sum(s.seconds for s in manifest.stages)
         return {
             "rows": rows,
@@ -145,7 +152,12 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
             # Every stage is linear in rows, so this is the estimate for the seed's volume.
             "seed_rows": SEED_ROWS,
             "seed_seconds_extrapolated": round(total * SEED_ROWS / rows),
-            "loader_rows_per_s": round(load.detail["puts"] / load.detail["put_seconds"]),
+            "load": {
+                "path": load.detail["path"],
+                "rows_per_s": round(load.detail["written"] / load.detail["write_seconds"]),
+                "thrift_rows_per_s": round(load.detail["written"] / thrift_seconds),
+                **{k: v for k, v in load.detail.items() if k.endswith("seconds")},
+            },
             "spark_copy_rows_per_s": round(copy_rate),
             "transform_vs_copy": round(transform_rate / copy_rate, 2),
             "producer": producer,
@@ -211,7 +223,9 @@ def to_markdown(results: dict[str, Any]) -> str:
             "",
             f"whole path: {stack['total_seconds']:,} s at {stack['rows']:,} rows; linear estimate"
             f" for {stack['seed_rows']:,} rows: {stack['seed_seconds_extrapolated']:,} s",
-            f"HBase loader (puts only): {stack['loader_rows_per_s']:,} rows/s",
+            "HBase load ({path}): {rows_per_s:,} rows/s; through Thrift (mutateRows) on the same "
+            "rows: {thrift_rows_per_s:,} rows/s".format(**stack["load"]),
+            f"HBase load seconds: { ({k: v for k, v in stack['load'].items() if 'seconds' in k}) }",
             f"plain Spark raw -> Parquet copy: {stack['spark_copy_rows_per_s']:,} rows/s;"
             f" transform / copy = {stack['transform_vs_copy']}",
             "producer: {ours_per_s:,} msg/s; Kafka's producer perf test on the same broker, "

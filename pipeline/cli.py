@@ -16,7 +16,7 @@ from pipeline import engine_logs
 from pipeline.console import stage_line, summary
 from pipeline.manifest import Manifest, Stage
 from pipeline.progress import Bars
-from pipeline.settings import DERIVE, Settings
+from pipeline.settings import DERIVE, LOAD_PATHS, Settings
 
 
 def _rows(text: str) -> int:
@@ -144,9 +144,15 @@ def _stage(name: str, args: argparse.Namespace) -> int:
     """One stage of a run: the run named by --run, else the last one started here."""
     from pipeline.run import run_stage
 
-    manifest = run_stage(name, Settings.from_env(), args.run, report=_print_stage, progress=Bars())
+    settings = Settings.from_env(**_load_path(args))
+    manifest = run_stage(name, settings, args.run, report=_print_stage, progress=Bars())
     print(f"run {manifest.run_id}: {name} done; manifest status {manifest.status}")
     return 0
+
+
+def _load_path(args: argparse.Namespace) -> dict[str, str]:
+    path = getattr(args, "load_path", None)
+    return {"load_path": path} if path else {}
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
@@ -180,7 +186,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.run import run_pipeline
 
-    settings = Settings.from_env(**_catalogue(args))
+    settings = Settings.from_env(**_catalogue(args), **_load_path(args))
     manifest = run_pipeline(
         settings,
         args.rows,
@@ -367,6 +373,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clean", type=Path, required=True, help="a `pipeline clean` output folder")
     p.set_defaults(func=cmd_repair_report)
 
+    def load_path_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--load-path",
+            choices=LOAD_PATHS,
+            default=None,
+            help="bulk: HFiles through HBase's bulk load; thrift: mutateRows batches; auto "
+            "(default, or PIPELINE_LOAD_PATH): bulk from PIPELINE_BULK_LOAD_MIN_ROWS rows on",
+        )
+
     def run_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--run",
@@ -387,8 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_arg(p)
     p.set_defaults(func=cmd_transform)
 
-    p = sub.add_parser("load", help="a run's gated clean/ -> HBase through Thrift")
+    p = sub.add_parser("load", help="a run's gated clean/ -> HBase (bulk load or Thrift)")
     run_arg(p)
+    load_path_arg(p)
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("aggregate", help="a loaded run's clean/ -> the dashboard's aggregates")
@@ -401,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the whole path on running services (PIPELINE_* endpoints)")
     data_args(p, 20_000)
+    load_path_arg(p)
     p.add_argument(
         "--input",
         type=Path,

@@ -32,6 +32,8 @@ MAX_ROW_KEY_BYTES = 32767
 RUN_COLUMN = b"order:_run"
 # salt + the three separators
 _KEY_FRAME_BYTES = 4
+# b'family:Qualifier' of each clean column, in CLEAN_COLUMNS order.
+CELL_COLUMNS = tuple(f"{FAMILY_OF[c]}:{c}".encode() for c in CLEAN_COLUMNS)
 _T = TypeVar("_T")
 
 
@@ -117,7 +119,7 @@ def _text(value: Any) -> bytes:
 
 def encode(record: Mapping[str, Any]) -> tuple[bytes, dict[bytes, bytes]]:
     """One clean record -> (row key, {b'family:Qualifier': value})."""
-    cells = {f"{FAMILY_OF[c]}:{c}".encode(): _text(record[c]) for c in CLEAN_COLUMNS}
+    cells = {cell: _text(record[c]) for cell, c in zip(CELL_COLUMNS, CLEAN_COLUMNS, strict=True)}
     return row_key_of(record), cells
 
 
@@ -138,8 +140,8 @@ def encode_frame(frame: pd.DataFrame) -> tuple[list[bytes], dict[bytes, list[byt
         f"{p}{d}|{escape(k)}".encode() for p, d, k in zip(prefixes, days, row_keys, strict=True)
     ]
     cells = {
-        f"{FAMILY_OF[c]}:{c}".encode(): _column_texts(frame[c], CLEAN_TYPES[c])
-        for c in CLEAN_COLUMNS
+        cell: _column_texts(frame[c], CLEAN_TYPES[c])
+        for cell, c in zip(CELL_COLUMNS, CLEAN_COLUMNS, strict=True)
     }
     return keys, cells
 

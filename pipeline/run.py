@@ -24,7 +24,7 @@ from pipeline.adapters import hbase_aggregates, hbase_table, kafka_topic
 from pipeline.adapters.raw_store import read_raw, upload_bulk, write_rejected
 from pipeline.csv_input import as_json_lines
 from pipeline.jobs.aggregate import run_aggregate
-from pipeline.jobs.load_hbase import run_load
+from pipeline.jobs.load_hbase import choose_path, run_bulk_load, run_load
 from pipeline.jobs.stream_ingest import offsets_streamed, run_stream_ingest
 from pipeline.jobs.transform import catalogue_of, run_transform
 from pipeline.manifest import (
@@ -314,23 +314,29 @@ def load(spark: SparkSession, run: Run) -> int:
         run.gate("clean", clean)
     started = time.monotonic()
     clean_rows = clean.count()
+    path = choose_path(settings, clean_rows)
+    detail: dict[str, object] = {"path": path}
     with run.progress.track("load_hbase", clean_rows, spark_tasks(spark, clean_rows)):
-        written = run_load(
-            spark, settings, timestamp=manifest.cell_timestamp, run_id=manifest.run_id
-        )
-    put_seconds = round(time.monotonic() - started, 2)
+        if path == "bulk":
+            loaded = run_bulk_load(
+                spark, settings, timestamp=manifest.cell_timestamp, run_id=manifest.run_id
+            )
+            detail.update(
+                written=loaded.rows,
+                hfiles=loaded.hfiles,
+                duplicates=loaded.duplicates,
+                hfile_seconds=loaded.hfile_seconds,
+                handoff_seconds=loaded.handoff_seconds,
+            )
+        else:
+            detail["written"] = run_load(
+                spark, settings, timestamp=manifest.cell_timestamp, run_id=manifest.run_id
+            )
+    detail["write_seconds"] = round(time.monotonic() - started, 2)
     in_table = hbase_table.count_rows_of_run(
         settings.thrift_host, settings.thrift_port, settings.hbase_table, manifest.run_id
     )
-    run.stage(
-        "load_hbase",
-        clean_rows,
-        in_table,
-        started,
-        puts=written,
-        put_seconds=put_seconds,
-        table=settings.hbase_table,
-    )
+    run.stage("load_hbase", clean_rows, in_table, started, table=settings.hbase_table, **detail)
     run.gate("load", gates.load_frame(clean_rows, in_table))
     return in_table
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 DERIVE = "derive"  # catalogue_path: derive the catalogue from the run's own orders
+LOAD_PATHS = ("auto", "bulk", "thrift")  # see pipeline.jobs.load_hbase
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class Settings:
     catalogue_path: str = ""  # or DERIVE: from the run's own orders (derived_catalogue)
     # Spark's Kafka connector jars, resolved once by `pipeline stack prepare` / `stack up`.
     spark_jars: tuple[str, ...] = ()
+    # How the load reaches HBase (LOAD_PATHS): "auto" bulk-loads from bulk_load_min_rows rows on
+    # when the container holding HBase's jars and configuration is named.
+    load_path: str = "auto"
+    bulk_load_min_rows: int = 100_000
+    hbase_container: str = ""
 
     def for_run(self, run_id: str) -> Settings:
         return replace(self, run_id=run_id)
@@ -84,6 +90,19 @@ class Settings:
         return f"{self.data_root}/quarantine"
 
     @property
+    def bulk_staging(self) -> str:
+        """The bulk load's scratch space: cell lines, then HFiles (moved into HBase)."""
+        return f"{self.run_root}/_staging/hbase"
+
+    @property
+    def bulk_lines(self) -> str:
+        return f"{self.bulk_staging}/lines"
+
+    @property
+    def bulk_hfiles(self) -> str:
+        return f"{self.bulk_staging}/hfiles"
+
+    @property
     def aggregates(self) -> str:
         return f"{self.run_root}/aggregates"
 
@@ -118,12 +137,15 @@ class Settings:
             "spark_driver_memory": "PIPELINE_SPARK_DRIVER_MEMORY",
             "run_id": "PIPELINE_RUN_ID",
             "catalogue_path": "PIPELINE_CATALOGUE",
+            "load_path": "PIPELINE_LOAD_PATH",
+            "hbase_container": "PIPELINE_HBASE_CONTAINER",
         }
         numbers = {
             "thrift_port": "PIPELINE_THRIFT_PORT",
             "topic_partitions": "PIPELINE_TOPIC_PARTITIONS",
             "shuffle_partitions": "PIPELINE_SHUFFLE_PARTITIONS",
             "stream_max_offsets": "PIPELINE_STREAM_MAX_OFFSETS",
+            "bulk_load_min_rows": "PIPELINE_BULK_LOAD_MIN_ROWS",
         }
         for field, var in text.items():
             if var in env:

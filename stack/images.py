@@ -78,6 +78,11 @@ def ensure_base_image(client: docker.DockerClient) -> str:
     return BASE_IMAGE
 
 
+def java_tools(service: str) -> list[Path]:
+    """One-file Java programs the service's start script runs from source (HBase's bulk load)."""
+    return sorted((STACK_DIR / service).glob("*.java"))
+
+
 def image_name(service: str) -> str:
     """Tag = digest of everything that goes into the image, so a changed stack rebuilds."""
     digest = hashlib.sha256()
@@ -85,6 +90,7 @@ def image_name(service: str) -> str:
         STACK_DIR / "Dockerfile",
         STACK_DIR / service / "pom.xml",
         STACK_DIR / service / "start.sh",
+        *java_tools(service),
     ):
         digest.update(part.read_bytes())
     return f"ecommerce-pipeline/{service}:{digest.hexdigest()[:12]}"
@@ -99,6 +105,9 @@ def ensure_service_image(client: docker.DockerClient, service: str) -> str:
         ctx = Path(context)
         shutil.copy(STACK_DIR / "Dockerfile", ctx / "Dockerfile")
         shutil.copy(STACK_DIR / service / "start.sh", ctx / "start.sh")
+        (ctx / "tools").mkdir()
+        for tool in java_tools(service):
+            shutil.copy(tool, ctx / "tools" / tool.name)
         shutil.copytree(jars_dir(service), ctx / "lib", ignore=shutil.ignore_patterns(".*"))
         client.images.build(
             path=context,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-import docker
+from pipeline.adapters.container import run_in
 
 PERF_CLASS = "org.apache.kafka.tools.ProducerPerformance"
 RESULT = re.compile(r"(\d+) records sent, ([\d.]+) records/sec")
@@ -45,12 +45,7 @@ def producer_ceiling(
         "--throughput", "-1",
         "--producer-props", f"bootstrap.servers={bootstrap}", *java_props(settings),
     ]  # fmt: skip
-    client = docker.from_env()
-    try:
-        result = client.containers.get(container).exec_run(command)
-    finally:
-        client.close()
-    output = result.output.decode("utf-8", errors="replace")
-    if result.exit_code != 0:
-        raise RuntimeError(f"kafka producer perf test exited {result.exit_code}:\n{output[-2000:]}")
+    code, output = run_in(container, command)
+    if code != 0:
+        raise RuntimeError(f"kafka producer perf test exited {code}:\n{output[-2000:]}")
     return records_per_second(output)

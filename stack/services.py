@@ -308,6 +308,7 @@ class Endpoints:
             "PIPELINE_THRIFT_HOST": self.thrift_host,
             "PIPELINE_THRIFT_PORT": str(self.thrift_port),
             "PIPELINE_SPARK_JARS": ",".join(self.spark_jars),
+            "PIPELINE_HBASE_CONTAINER": self.containers.get("hbase", ""),
         }
 
 

@@ -1,16 +1,51 @@
-"""Clean Parquet -> HBase customer_orders, written from Spark partitions in Thrift batches."""
+"""Clean Parquet -> HBase customer_orders, by one of two paths.
+
+- thrift: Spark partitions send `mutateRows` batches through the region server's write path
+  (WAL, memstore, flushes): any size, and the path for small or incremental loads.
+- bulk: Spark writes the rows as sorted cell lines, HBase's own tool turns them into HFiles and
+  hands those to the region servers, past the write path: the path for big loads.
+
+Both write the same keys and cells (pipeline.hbase_codec), at the run's timestamp when given.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pandas as pd
 from pyspark.sql import SparkSession
 
-from pipeline.adapters import hbase_table
-from pipeline.settings import Settings
+from pipeline import hbase_lines
+from pipeline.adapters import hadoop_fs, hbase_bulk, hbase_table
+from pipeline.hbase_codec import SALT_BUCKETS
+from pipeline.settings import LOAD_PATHS, Settings
 
 LOAD_SPLIT_BYTES = 8 * 2**20
+
+
+def bulk_unavailable(settings: Settings) -> str | None:
+    """Why the bulk load cannot run with these settings, or None."""
+    if not settings.hbase_container:
+        return (
+            "the bulk load runs in the HBase container: set PIPELINE_HBASE_CONTAINER "
+            "(`pipeline stack up` prints it)"
+        )
+    if settings.data_root.startswith("file:"):
+        return "the bulk load reads the run's files from HBase's side: put the data on HDFS"
+    return None
+
+
+def choose_path(settings: Settings, rows: int) -> str:
+    """`settings.load_path`; "auto" bulk-loads from `bulk_load_min_rows` rows on, where it can."""
+    if settings.load_path not in LOAD_PATHS:
+        raise ValueError(f"load path must be one of {LOAD_PATHS}, got {settings.load_path!r}")
+    why_not = bulk_unavailable(settings)
+    if settings.load_path == "bulk" and why_not:
+        raise ValueError(f"{why_not}, or load through Thrift (--load-path thrift)")
+    if settings.load_path == "auto":
+        return "bulk" if rows >= settings.bulk_load_min_rows and not why_not else "thrift"
+    return settings.load_path
 
 
 def write_partitions(
@@ -53,3 +88,43 @@ def run_load(
     finally:
         spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
     return int(total or 0)
+
+
+def _cell_lines(run_id: str | None) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            yield hbase_lines.cell_lines(batch, run_id)
+
+    return run
+
+
+def run_bulk_load(
+    spark: SparkSession,
+    settings: Settings,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+) -> hbase_bulk.BulkLoaded:
+    """Clean rows -> cell lines, one sorted file per salt region -> HBase's bulk load. Loading
+    twice with the run's timestamp leaves the same cells."""
+    hbase_table.ensure_table(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+    clean = spark.read.parquet(settings.clean).drop("order_month")
+    lines = clean.mapInPandas(_cell_lines(run_id), hbase_lines.LINE_SCHEMA)
+    (
+        lines.repartition(SALT_BUCKETS, "region")
+        .sortWithinPartitions("key")
+        .select("line")
+        .write.mode("overwrite")
+        .text(settings.bulk_lines)
+    )
+    try:
+        return hbase_bulk.bulk_load(
+            settings.hbase_container,
+            settings.hbase_table,
+            settings.bulk_lines,
+            settings.bulk_hfiles,
+            timestamp if timestamp is not None else int(time.time() * 1000),
+            hbase_lines.line_columns(run_id is not None),
+            settings.log_dir / "hbase-bulk-load.log",
+        )
+    finally:
+        hadoop_fs.delete(spark, settings.bulk_staging)

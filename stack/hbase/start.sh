@@ -1,7 +1,8 @@
 #!/bin/bash
 # HBase standalone (master + region server + ZooKeeper in one JVM), its Thrift (thrift1) server,
 # or a one-off: create a table pre-split into REGIONS by a leading hex digit (HexStringSplit) whose
-# families keep `hbase.column.max.version` versions (/conf/hbase-site.xml).
+# families keep `hbase.column.max.version` versions (/conf/hbase-site.xml), or bulk-load sorted
+# cell lines (BulkLoad.java).
 set -euo pipefail
 CP='/conf:/opt/service/lib/*'
 # Java 17: the flags HBase's own bin/hbase adds.
@@ -14,17 +15,21 @@ J17=(-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNAME
   --add-opens=java.base/jdk.internal.util.random=ALL-UNNAMED
   -Dorg.apache.hbase.thirdparty.io.netty.tryReflectionSetAccessible=true
   -Dlog4j2.configurationFile=/conf/log4j2.properties)
+# Java runs a one-file tool from its source, which needs the JRE's jdk.compiler module (Debian's
+# openjdk-17-jre-headless has it).
+need_compiler() {
+  if [[ "$(java --list-modules)" != *jdk.compiler@* ]]; then
+    echo "$1: this JRE has no jdk.compiler module to run a Java source file" >&2; exit 3
+  fi
+}
 case "${1:-master}" in
   master) exec java -Xmx4g "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.master.HMaster start ;;
   thrift) exec java -Xmx1g "${J17[@]}" -cp "$CP" org.apache.hadoop.hbase.thrift.ThriftServer \
             -p "$2" --bind 127.0.0.1 start ;;
   presplit)
     # RegionSplitter's own `-c` gives every family 1 version (HBase reads no default for it), so
-    # the table is created here with the same split keys; Java runs this source file itself,
-    # which needs the JRE's jdk.compiler module (Debian's openjdk-17-jre-headless has it).
-    if [[ "$(java --list-modules)" != *jdk.compiler@* ]]; then
-      echo "presplit: this JRE has no jdk.compiler module to run Presplit.java" >&2; exit 3
-    fi
+    # the table is created here with the same split keys.
+    need_compiler presplit
     src="$(mktemp -d)/Presplit.java"
     cat >"$src" <<'JAVA'
 import org.apache.hadoop.conf.Configuration;
@@ -56,5 +61,10 @@ public class Presplit {
 }
 JAVA
     exec java -Xmx256m "${J17[@]}" -cp "$CP" "$src" "$2" "$3" "$4" ;;
-  *) echo "usage: start.sh master | thrift PORT | presplit TABLE REGIONS FAMILY:FAMILY" >&2; exit 2 ;;
+  bulkload)
+    # Sorted cell lines on HDFS -> HFiles -> BulkLoadHFiles (see /opt/service/tools/BulkLoad.java).
+    need_compiler bulkload
+    exec java -Xmx1g "${J17[@]}" -cp "$CP" /opt/service/tools/BulkLoad.java "${@:2}" ;;
+  *) echo "usage: start.sh master | thrift PORT | presplit TABLE REGIONS FAMILY:FAMILY" \
+       "| bulkload TABLE LINES HFILES TIMESTAMP COLUMNS" >&2; exit 2 ;;
 esac

@@ -36,6 +36,9 @@ def stack_settings(full_stack, test_output: Path, name: str) -> Settings:
         shuffle_partitions=4,
         spark_driver_memory="2g",
         spark_jars=full_stack.spark_jars,
+        hbase_container=full_stack.containers["hbase"],
+        # The exact run bulk-loads; the others load as "auto" does at this size: through Thrift.
+        load_path="bulk" if name == "exact" else "auto",
     )
 
 
@@ -58,6 +61,8 @@ def test_clean_rows_reach_every_stage_in_exact_numbers(exact_run) -> None:
     assert manifest.stage("transform").rows_in == ROWS
     assert out["transform"] == ROWS
     assert out["load_hbase"] == ROWS
+    assert manifest.stage("load_hbase").detail["path"] == "bulk"
+    assert manifest.stage("load_hbase").detail["written"] == ROWS
     assert (exact_run[0].run_dir / "manifest.json").is_file()
     assert manifest.status == "succeeded"
     assert manifest.reconciliation and all(c["ok"] for c in manifest.reconciliation.values())
@@ -117,6 +122,7 @@ def test_messy_rows_reconcile_from_raw_to_hbase(full_stack, test_output: Path) -
     )
     assert transform.detail["quarantined"] > 0 and transform.detail["duplicates"] > 0
     assert manifest.stage("load_hbase").rows_out == transform.rows_out
+    assert manifest.stage("load_hbase").detail["path"] == "thrift"
     assert manifest.status == "succeeded", manifest.reconciliation
     reasons = transform.detail["quarantined_by_reason"]
     assert sum(reasons.values()) == transform.detail["quarantined"] and "malformed_json" in reasons

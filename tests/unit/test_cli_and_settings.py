@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pipeline.cli import build_parser, main
+from pipeline.jobs.load_hbase import choose_path
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -84,3 +87,48 @@ def test_kafka_in_spark_without_the_connector_jars_is_refused_with_the_way_out()
 )
 def test_verbose_is_taken_before_or_after_the_command(words: list[str]) -> None:
     assert build_parser().parse_args(words).verbose is True
+
+
+ON_HDFS = Settings(data_root="hdfs://127.0.0.1:9000/ecommerce", hbase_container="hbase-1")
+
+
+@pytest.mark.parametrize(
+    ("settings", "rows", "path"),
+    [
+        (ON_HDFS, 100_000, "bulk"),
+        (ON_HDFS, 99_999, "thrift"),
+        (replace(ON_HDFS, bulk_load_min_rows=10), 10, "bulk"),
+        (replace(ON_HDFS, hbase_container=""), 10**7, "thrift"),
+        (replace(ON_HDFS, data_root="file:///tmp/data"), 10**7, "thrift"),
+        (replace(ON_HDFS, load_path="thrift"), 10**7, "thrift"),
+        (replace(ON_HDFS, load_path="bulk"), 1, "bulk"),
+    ],
+)
+def test_the_load_path_is_bulk_for_big_loads_where_it_can_run(
+    settings: Settings, rows: int, path: str
+) -> None:
+    assert choose_path(settings, rows) == path
+
+
+@pytest.mark.parametrize(
+    ("settings", "why"),
+    [
+        (replace(ON_HDFS, load_path="bulk", hbase_container=""), "PIPELINE_HBASE_CONTAINER"),
+        (replace(ON_HDFS, load_path="bulk", data_root="file:///d"), "HDFS"),
+        (replace(ON_HDFS, load_path="fast"), "one of"),
+    ],
+)
+def test_a_bulk_load_that_cannot_run_is_refused_naming_why(settings: Settings, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        choose_path(settings, 10**7)
+
+
+def test_the_load_path_comes_from_the_environment_or_the_flag() -> None:
+    env = {"PIPELINE_LOAD_PATH": "thrift", "PIPELINE_HBASE_CONTAINER": "h",
+           "PIPELINE_BULK_LOAD_MIN_ROWS": "5"}  # fmt: skip
+    settings = Settings.from_env(env)
+    assert (settings.load_path, settings.hbase_container, settings.bulk_load_min_rows) == (
+        "thrift", "h", 5,
+    )  # fmt: skip
+    args = build_parser().parse_args(["load", "--load-path", "bulk"])
+    assert args.load_path == "bulk"

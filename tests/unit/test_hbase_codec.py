@@ -11,7 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from thrift_reference import reference_bytes
 
-from pipeline import hbase_codec
+from pipeline import hbase_codec, hbase_lines
 from pipeline.adapters import thrift_puts
 from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS, FAMILIES
 
@@ -50,6 +50,16 @@ CLEAN_ROWS = st.fixed_dictionaries(
         "quality_flags": st.sampled_from(("", "missing_name", "shipped_before_order")),
     }
 )
+
+
+CLEAN_ROW_EXAMPLE = {
+    "row_key": "r1", "CustomerID": "C1", "Name": "Ann", "Age": 30, "AgeGroup": AGE_GROUPS[1],
+    "Country": "Germany", "Region": "Europe", "RegistrationDate": dt.date(2023, 1, 1),
+    "OrderDate": dt.date(2024, 2, 1), "Quantity": 2, "TotalAmount": 19.98,
+    "TotalAmountNormalized": 0.5, "ProductID": "P1", "ProductName": "Mouse",
+    "Category": "Electronics", "Price": 9.99, "ShippingAddress": "1 Main St",
+    "ShippingDate": None, "quality_flags": "",
+}  # fmt: skip
 
 
 def key_of(parts: tuple[str, dt.date, str]) -> bytes:
@@ -139,3 +149,51 @@ def test_mutate_rows_bytes_are_what_thriftpy2_would_send(rows: list[dict], wal: 
     keys = [key for key, _ in encoded]
     columns = {c: [cells[c] for _, cells in encoded] for c in (encoded[0][1] if encoded else {})}
     assert thrift_puts.mutate_rows_args(b"t", keys, columns, wal=wal) == expected
+
+
+def parse_line(line: str) -> list[bytes]:
+    """What stack/hbase/BulkLoad.java reads from a line: the key, then each value."""
+    fields, field, chars = [], [], iter(line)
+    unescape = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+    for char in chars:
+        if char == "\t":
+            fields.append("".join(field).encode())
+            field = []
+        elif char == "\\":
+            field.append(unescape[next(chars)])
+        else:
+            field.append(char)
+    return [*fields, "".join(field).encode()]
+
+
+# Values made of what a line escapes, beside text a line keeps as it is.
+ESCAPED_TEXT = st.text(alphabet="\\\t\n\rtnr|%é", max_size=8)
+LINE_ROWS = CLEAN_ROWS.flatmap(
+    lambda row: st.fixed_dictionaries(
+        {**{c: st.just(v) for c, v in row.items()}, "row_key": ESCAPED_TEXT, "Name": ESCAPED_TEXT}
+    )
+)
+
+
+@given(st.lists(LINE_ROWS, min_size=0, max_size=8), st.none() | ESCAPED_TEXT)
+@example([], None)
+@example([{**CLEAN_ROW_EXAMPLE, "Name": "a\\tb\\", "row_key": "\t\\n"}], "run\n1")
+def test_a_cell_line_reads_back_as_the_key_and_cells_thrift_would_write(
+    rows: list[dict], run_id: str | None
+) -> None:
+    frame = pd.DataFrame.from_records(rows, columns=list(CLEAN_COLUMNS))
+    lines = hbase_lines.cell_lines(frame, run_id)
+    keys, cells = hbase_codec.encode_frame(frame)
+    if run_id is not None:
+        cells[hbase_codec.RUN_COLUMN] = [run_id.encode()] * len(keys)
+    columns = hbase_lines.line_columns(run_id is not None)
+    assert columns == sorted(cells) and len(lines) == len(rows)
+    for i, line in enumerate(lines["line"]):
+        assert "\n" not in line and "\r" not in line
+        assert parse_line(line) == [keys[i], *(cells[c][i] for c in columns)]
+        assert lines["key"][i].encode() == keys[i]
+        assert (
+            lines["region"][i]
+            == keys[i][:1].decode()
+            == hbase_codec.salt(str(rows[i]["CustomerID"]))
+        )

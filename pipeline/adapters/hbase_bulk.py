@@ -1,0 +1,59 @@
+"""HBase's bulk load (stack/hbase/BulkLoad.java), run in the HBase container where its jars and
+configuration are: sorted cell lines on HDFS -> HFiles -> the region servers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.adapters.container import run_in
+
+RESULT = re.compile(
+    r"bulkload rows=(\d+) duplicates=(\d+) hfiles=(\d+) write_ms=(\d+) load_ms=(\d+)"
+)
+
+
+class BulkLoadFailed(RuntimeError):
+    """The bulk-load tool failed; its whole output is in the run's log folder."""
+
+
+@dataclass(frozen=True)
+class BulkLoaded:
+    rows: int
+    duplicates: int  # rows whose key an earlier line had (skipped: HBase keeps one per key)
+    hfiles: int
+    hfile_seconds: float  # writing the HFiles
+    handoff_seconds: float  # HBase's own BulkLoadHFiles moving them into the regions
+
+
+def parse_result(output: str, log: Path) -> BulkLoaded:
+    found = RESULT.findall(output)
+    if not found:
+        raise BulkLoadFailed(f"the bulk load printed no result; its output is in {log}")
+    rows, duplicates, hfiles, write_ms, load_ms = (int(n) for n in found[-1])
+    return BulkLoaded(rows, duplicates, hfiles, write_ms / 1000, load_ms / 1000)
+
+
+def bulk_load(
+    container: str,
+    table: str,
+    lines: str,
+    hfiles: str,
+    timestamp: int,
+    columns: list[bytes],
+    log: Path,
+) -> BulkLoaded:
+    """Every line of `lines` (files sorted by row key) into `table`, each cell at `timestamp`;
+    `hfiles` is the tool's scratch folder on the same file system (emptied first)."""
+    command = [
+        "/opt/service/start.sh", "bulkload", table, lines, hfiles, str(timestamp),
+        ",".join(column.decode() for column in columns),
+    ]  # fmt: skip
+    code, output = run_in(container, command)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(output)
+    if code != 0:
+        tail = "\n".join(output.strip().splitlines()[-5:])
+        raise BulkLoadFailed(f"the bulk load into {table} exited {code}:\n{tail}\n(all in {log})")
+    return parse_result(output, log)

@@ -1,0 +1,248 @@
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hbase.HBaseConfiguration;
+import org.apache.hadoop.hbase.KeyValue;
+import org.apache.hadoop.hbase.TableName;
+import org.apache.hadoop.hbase.client.Connection;
+import org.apache.hadoop.hbase.client.ConnectionFactory;
+import org.apache.hadoop.hbase.client.RegionLocator;
+import org.apache.hadoop.hbase.io.encoding.DataBlockEncoding;
+import org.apache.hadoop.hbase.io.hfile.CacheConfig;
+import org.apache.hadoop.hbase.io.hfile.HFile;
+import org.apache.hadoop.hbase.io.hfile.HFileContextBuilder;
+import org.apache.hadoop.hbase.regionserver.BloomType;
+import org.apache.hadoop.hbase.regionserver.HStoreFile;
+import org.apache.hadoop.hbase.regionserver.StoreFileWriter;
+import org.apache.hadoop.hbase.tool.BulkLoadHFiles;
+import org.apache.hadoop.hbase.util.Bytes;
+
+/**
+ * Cell lines -> HFiles -> HBase's own bulk load.
+ *
+ * <p>Each input file (written by pipeline.jobs.load_hbase) holds one row a line, sorted by row key:
+ * the key, then one value per column in the order given, tab-separated, with tab, newline, carriage
+ * return and backslash escaped as \t \n \r \\. Every file is written as one HFile per region and
+ * family (a new file where a region starts), all at one timestamp, so a re-load writes the same
+ * cells; then BulkLoadHFiles hands the files to the region servers, past the write path.
+ */
+public class BulkLoad {
+  private static final int THREADS = 2;
+
+  public static void main(String[] args) throws Exception {
+    if (args.length != 5) {
+      System.err.println("usage: BulkLoad TABLE LINES_DIR HFILES_DIR TIMESTAMP FAMILY:QUALIFIER,...");
+      System.exit(2);
+    }
+    TableName table = TableName.valueOf(args[0]);
+    Path lines = new Path(args[1]);
+    Path hfiles = new Path(args[2]);
+    long timestamp = Long.parseLong(args[3]);
+    Columns columns = new Columns(args[4].split(",", -1));
+    Configuration conf = HBaseConfiguration.create();
+    FileSystem fs = hfiles.getFileSystem(conf);
+    fs.delete(hfiles, true);
+    byte[][] starts;
+    try (Connection connection = ConnectionFactory.createConnection(conf);
+        RegionLocator locator = connection.getRegionLocator(table)) {
+      starts = locator.getStartKeys();
+    }
+    Arrays.sort(starts, Bytes.BYTES_COMPARATOR);
+    FileStatus[] parts = lines.getFileSystem(conf).globStatus(new Path(lines, "part-*"));
+    long started = System.nanoTime();
+    ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+    long[] totals = new long[3];
+    try {
+      List<Future<long[]>> done = new ArrayList<>();
+      for (FileStatus part : parts) {
+        Part writer = new Part(conf, fs, table, hfiles, columns, timestamp, starts);
+        done.add(pool.submit(() -> writer.write(part.getPath())));
+      }
+      for (Future<long[]> counts : done) {
+        long[] part = counts.get();
+        for (int i = 0; i < totals.length; i++) {
+          totals[i] += part[i];
+        }
+      }
+    } finally {
+      pool.shutdown();
+    }
+    long written = System.nanoTime();
+    if (totals[0] > 0) {
+      BulkLoadHFiles.create(conf).bulkLoad(table, hfiles);
+    }
+    System.out.printf("bulkload rows=%d duplicates=%d hfiles=%d write_ms=%d load_ms=%d%n",
+        totals[0], totals[1], totals[2], (written - started) / 1_000_000,
+        (System.nanoTime() - written) / 1_000_000);
+  }
+
+  /** The columns of a line after its key: family and qualifier of each. */
+  static final class Columns {
+    final byte[][] families;
+    final byte[][] qualifiers;
+
+    Columns(String[] names) {
+      families = new byte[names.length][];
+      qualifiers = new byte[names.length][];
+      for (int i = 0; i < names.length; i++) {
+        String[] parts = names[i].split(":", 2);
+        if (parts.length != 2) {
+          throw new IllegalArgumentException("column is not family:qualifier: " + names[i]);
+        }
+        families[i] = Bytes.toBytes(parts[0]);
+        qualifiers[i] = Bytes.toBytes(parts[1]);
+        if (i > 0 && compare(i - 1, i) >= 0) {
+          throw new IllegalArgumentException("columns are not in HBase order at " + names[i]);
+        }
+      }
+    }
+
+    private int compare(int a, int b) {
+      int byFamily = Bytes.compareTo(families[a], families[b]);
+      return byFamily != 0 ? byFamily : Bytes.compareTo(qualifiers[a], qualifiers[b]);
+    }
+  }
+
+  /** One sorted input file: its HFiles, one per family and region. */
+  static final class Part {
+    private final Configuration conf;
+    private final FileSystem fs;
+    private final TableName table;
+    private final Path hfiles;
+    private final Columns columns;
+    private final long timestamp;
+    private final byte[][] starts;
+    private final Map<String, StoreFileWriter> writers = new LinkedHashMap<>();
+    private long files;
+
+    Part(Configuration conf, FileSystem fs, TableName table, Path hfiles, Columns columns,
+        long timestamp, byte[][] starts) {
+      this.conf = conf;
+      this.fs = fs;
+      this.table = table;
+      this.hfiles = hfiles;
+      this.columns = columns;
+      this.timestamp = timestamp;
+      this.starts = starts;
+    }
+
+    /** Returns {rows, duplicate keys skipped, HFiles written}. */
+    long[] write(Path input) throws IOException {
+      long rows = 0;
+      long duplicates = 0;
+      byte[] previous = null;
+      int region = -1;
+      try (BufferedReader reader = new BufferedReader(
+          new InputStreamReader(input.getFileSystem(conf).open(input), StandardCharsets.UTF_8),
+          1 << 20)) {
+        String line;
+        while ((line = reader.readLine()) != null) {
+          List<byte[]> fields = fields(line, input);
+          byte[] key = fields.get(0);
+          if (previous != null) {
+            int order = Bytes.compareTo(previous, key);
+            if (order == 0) {
+              duplicates++;
+              continue;
+            }
+            if (order > 0) {
+              throw new IOException(input + ": rows not sorted by key at " + Bytes.toStringBinary(key));
+            }
+          }
+          int at = regionOf(key);
+          if (at != region) {
+            closeAll();
+            region = at;
+          }
+          for (int i = 0; i < columns.families.length; i++) {
+            writer(i).append(new KeyValue(key, columns.families[i], columns.qualifiers[i],
+                timestamp, KeyValue.Type.Put, fields.get(i + 1)));
+          }
+          previous = key;
+          rows++;
+        }
+      } finally {
+        closeAll();
+      }
+      return new long[] {rows, duplicates, files};
+    }
+
+    private List<byte[]> fields(String line, Path input) throws IOException {
+      List<byte[]> out = new ArrayList<>(columns.families.length + 1);
+      StringBuilder field = new StringBuilder();
+      for (int i = 0; i < line.length(); i++) {
+        char c = line.charAt(i);
+        if (c == '\t') {
+          out.add(Bytes.toBytes(field.toString()));
+          field.setLength(0);
+        } else if (c == '\\' && i + 1 < line.length()) {
+          char next = line.charAt(++i);
+          switch (next) {
+            case 't' -> field.append('\t');
+            case 'n' -> field.append('\n');
+            case 'r' -> field.append('\r');
+            case '\\' -> field.append('\\');
+            default -> throw new IOException(input + ": unknown escape \\" + next);
+          }
+        } else if (c == '\\') {
+          throw new IOException(input + ": a line ends in a lone backslash");
+        } else {
+          field.append(c);
+        }
+      }
+      out.add(Bytes.toBytes(field.toString()));
+      if (out.size() != columns.families.length + 1) {
+        throw new IOException(input + ": a line has " + out.size() + " fields, expected "
+            + (columns.families.length + 1));
+      }
+      return out;
+    }
+
+    /** Index of the region holding the key: the last start key at or below it. */
+    private int regionOf(byte[] key) {
+      int found = Arrays.binarySearch(starts, key, Bytes.BYTES_COMPARATOR);
+      return found >= 0 ? found : -found - 2;
+    }
+
+    private StoreFileWriter writer(int column) throws IOException {
+      String family = Bytes.toString(columns.families[column]);
+      StoreFileWriter writer = writers.get(family);
+      if (writer == null) {
+        HFileContextBuilder context = new HFileContextBuilder()
+            .withColumnFamily(columns.families[column]).withTableName(table.getName())
+            .withDataBlockEncoding(DataBlockEncoding.FAST_DIFF);
+        if (HFile.getFormatVersion(conf) >= HFile.MIN_FORMAT_VERSION_WITH_TAGS) {
+          context.withIncludesTags(true);
+        }
+        writer = new StoreFileWriter.Builder(conf, CacheConfig.DISABLED, fs)
+            .withOutputDir(new Path(hfiles, family)).withBloomType(BloomType.NONE)
+            .withFileContext(context.build()).build();
+        writers.put(family, writer);
+        files++;
+      }
+      return writer;
+    }
+
+    private void closeAll() throws IOException {
+      for (StoreFileWriter writer : writers.values()) {
+        writer.appendFileInfo(HStoreFile.BULKLOAD_TIME_KEY, Bytes.toBytes(System.currentTimeMillis()));
+        writer.appendTrackedTimestampsToMetadata();
+        writer.close();
+      }
+      writers.clear();
+    }
+  }
+}

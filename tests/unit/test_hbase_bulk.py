@@ -1,0 +1,24 @@
+"""Reading the bulk-load tool's result line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.adapters.hbase_bulk import BulkLoaded, BulkLoadFailed, parse_result
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_last_result_line_gives_rows_files_and_seconds() -> None:
+    output = (
+        "12:00 INFO noise rows=1\n"
+        "bulkload rows=199426 duplicates=2 hfiles=64 write_ms=7220 load_ms=3234\n"
+    )
+    assert parse_result(output, Path("x.log")) == BulkLoaded(199_426, 2, 64, 7.22, 3.234)
+
+
+def test_output_without_a_result_names_the_log() -> None:
+    with pytest.raises(BulkLoadFailed, match="run/logs/hbase-bulk-load.log"):
+        parse_result("Exception in thread main", Path("run/logs/hbase-bulk-load.log"))
