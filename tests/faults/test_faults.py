@@ -16,6 +16,7 @@ import pytest
 from dashboard.app import create_app
 from dashboard.sources import AggregateSource
 from pipeline.adapters import hadoop_fs
+from pipeline.adapters.hbase_bulk import BulkLoadFailed
 from pipeline.manifest import Manifest
 from pipeline.orders_files import write_orders
 from pipeline.run import BULK_SHARE, run_pipeline, run_stage
@@ -154,6 +155,28 @@ def test_hbase_side_restarted_mid_load(full_stack, test_output: Path, service: s
     time.sleep(1.0)
     nemesis.restart_container(full_stack.containers[service])
     manifest = run.result(RUN_SECONDS)
+    assert_exact(settings, manifest)
+
+
+def test_hbase_restarted_mid_bulk_load_then_the_load_rerun(full_stack, test_output: Path) -> None:
+    hbase = full_stack.containers["hbase"]
+    settings = stack_settings(
+        full_stack, test_output, "bulkrestart", load_path="bulk", hbase_container=hbase
+    )
+    run = nemesis.InThread(
+        lambda: run_pipeline(settings, 60_000, seed=13, error_rate=0.02, report=print)
+    )
+    nemesis.wait_for(
+        lambda: nemesis.runs_in(hbase, "BulkLoad.java"), RUN_SECONDS, "the bulk load", every=0.5
+    )
+    time.sleep(3.0)  # inside the tool: writing HFiles or handing them over
+    nemesis.restart_container(hbase)
+    with pytest.raises(BulkLoadFailed, match="exited"):
+        run.result(RUN_SECONDS)
+    run_id = nemesis.manifest_of(settings.output_dir)["run_id"]
+
+    manifest = finish(settings, run_id, "load", "aggregate", "publish")
+    assert manifest.stage("load_hbase").detail["path"] == "bulk"
     assert_exact(settings, manifest)
 
 
