@@ -34,16 +34,6 @@ def restart_container(name: str, timeout: int = 10) -> None:
         client.close()
 
 
-def runs_in(container: str, needle: str) -> bool:
-    """Whether a process whose command line holds `needle` runs in the container."""
-    client = docker.from_env()
-    try:
-        processes = client.containers.get(container).top()["Processes"] or []
-    finally:
-        client.close()
-    return any(needle in " ".join(process) for process in processes)
-
-
 def manifest_of(output_dir: Path) -> dict[str, Any]:
     path = output_dir / "manifest.json"
     try:

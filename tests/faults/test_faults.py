@@ -158,7 +158,9 @@ def test_hbase_side_restarted_mid_load(full_stack, test_output: Path, service: s
     assert_exact(settings, manifest)
 
 
-def test_hbase_restarted_mid_bulk_load_then_the_load_rerun(full_stack, test_output: Path) -> None:
+def test_hbase_restarted_mid_bulk_load_then_the_load_rerun(
+    full_stack, test_output: Path, spark
+) -> None:
     hbase = full_stack.containers["hbase"]
     settings = stack_settings(
         full_stack, test_output, "bulkrestart", load_path="bulk", hbase_container=hbase
@@ -167,9 +169,13 @@ def test_hbase_restarted_mid_bulk_load_then_the_load_rerun(full_stack, test_outp
         lambda: run_pipeline(settings, 60_000, seed=13, error_rate=0.02, report=print)
     )
     nemesis.wait_for(
-        lambda: nemesis.runs_in(hbase, "BulkLoad.java"), RUN_SECONDS, "the bulk load", every=0.5
+        lambda: nemesis.has_stage(settings.output_dir, "gate_clean"), RUN_SECONDS, "the load"
     )
-    time.sleep(3.0)  # inside the tool: writing HFiles or handing them over
+    scoped = settings.for_run(nemesis.manifest_of(settings.output_dir)["run_id"])
+    # The tool's first HFile: it is writing HFiles, and hands them over seconds later.
+    nemesis.wait_for(
+        lambda: hadoop_fs.exists(spark, scoped.bulk_hfiles), RUN_SECONDS, "the first HFile"
+    )
     nemesis.restart_container(hbase)
     with pytest.raises(BulkLoadFailed, match="exited"):
         run.result(RUN_SECONDS)
