@@ -44,6 +44,9 @@ class Stage:
     rows_out: int
     seconds: float
     detail: dict[str, Any] = field(default_factory=dict)
+    # Of the run's own processes (process_meter), during the stage.
+    cpu_seconds: float | None = None
+    peak_rss_mib: float | None = None
 
 
 @dataclass

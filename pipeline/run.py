@@ -37,6 +37,7 @@ from pipeline.manifest import (
     reconcile,
 )
 from pipeline.orders_files import write_orders
+from pipeline.process_meter import ProcessMeter
 from pipeline.progress import SILENT, Progress, spark_tasks
 from pipeline.settings import Settings
 from pipeline.spark_session import build_spark
@@ -57,6 +58,7 @@ class Run:
     ):
         self.settings = settings.for_run(manifest.run_id)
         self.manifest, self.report, self.progress = manifest, report, progress
+        self.meter: ProcessMeter | None = None  # set while the run runs (_closing)
         self.docs = settings.output_dir / "data-docs"
         manifest.data_docs = str(self.docs)
 
@@ -80,7 +82,9 @@ class Run:
     def record(self, name: str, rows_in: int, rows_out: int, started: float, **detail: Any) -> None:
         """Record what a stage has done so far: a crash leaves it in the manifest."""
         self.manifest.stages = [s for s in self.manifest.stages if s.name != name]
-        stage = Stage(name, rows_in, rows_out, round(time.monotonic() - started, 2), detail)
+        seconds = round(time.monotonic() - started, 2)
+        usage = self.meter.since(started) if self.meter else {}
+        stage = Stage(name, rows_in, rows_out, seconds, detail, **usage)
         self.manifest.stages.append(stage)
         self.save()
 
@@ -161,9 +165,13 @@ class _closing:
 
     def __enter__(self) -> Run:
         self.run.manifest.status = "running"
+        self.run.meter = ProcessMeter()
         return self.run
 
     def __exit__(self, kind: type[BaseException] | None, error: Any, _tb: Any) -> None:
+        if self.run.meter:
+            self.run.meter.close()
+            self.run.meter = None
         if kind is None:
             self.run.close(self.run.manifest.status)
         elif issubclass(kind, gates.GateFailed):

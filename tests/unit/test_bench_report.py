@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+
+from pipeline.bench import load_lines, load_vs_ceiling, to_markdown
+from pipeline.manifest import Stage
+
+pytestmark = pytest.mark.unit
+
+
+def load_stage(path: str, **seconds: float) -> Stage:
+    detail = {"path": path, "written": 200_000, "write_seconds": 20.0, **seconds}
+    return Stage("load_hbase", 200_000, 200_000, 21.0, detail)
+
+
+def test_the_bulk_load_is_set_beside_hbase_s_own_bulk_load_of_its_hfiles() -> None:
+    load = load_vs_ceiling(load_stage("bulk", hfile_seconds=5.0, handoff_seconds=2.5))
+    assert load["rows_per_s"] == 10_000
+    assert load["hbase_bulk_load_rows_per_s"] == 80_000
+    assert load["ratio"] == 0.12
+    own = "HBase's own bulk load (BulkLoadHFiles) of the same HFiles: 80,000 rows/s; ratio 0.12"
+    assert own in load_lines(load)
+
+
+def test_the_thrift_path_has_no_bulk_load_ceiling() -> None:
+    load = load_vs_ceiling(load_stage("thrift"))
+    assert "ratio" not in load
+    assert load_lines(load) == [
+        "HBase load (thrift): 10,000 rows/s",
+        "HBase load seconds: {'write_seconds': 20.0}",
+    ]
+
+
+def test_the_report_shows_each_stage_s_cpu_seconds_and_peak_memory() -> None:
+    stage = {"name": "transform", "rows_in": 10, "rows_out": 9, "seconds": 2.0, "rows_per_s": 4,
+             "cpu_seconds": 3.5, "peak_rss_mib": 812.0}  # fmt: skip
+    results = {
+        "command": "nox -s bench -- --rows 10",
+        "machine": {"cores": 2},
+        "generator": {"generator_rows_per_s": 1, "naive_faker_rows_per_s": 1, "ratio": 1.0},
+        "cleaner": {"rows_per_s": 1},
+        "stack": {
+            "rows": 10, "startup_seconds": {}, "stages": [stage], "total_seconds": 2.0,
+            "seed_rows": 6_000_000, "seed_seconds_extrapolated": 1_200_000,
+            "load": load_vs_ceiling(load_stage("thrift")), "spark_copy_rows_per_s": 8,
+            "transform_vs_copy": 0.5,
+            "producer": {"ours_per_s": 1, "kafka_perf_test_per_s": 2, "messages": 3,
+                         "record_bytes": 4, "ratio": 0.5},
+            "peak_rss_mib": {"python": 1.0, "children": 2.0}, "dashboard": {},
+        },
+    }  # fmt: skip
+    report = to_markdown(results)
+    assert "| transform | 10 | 9 | 2.0 | 4 | 3.5 | 812.0 |" in report
+    assert "| stage | rows in | rows out | seconds | rows/s | CPU s | peak RSS MiB |" in report

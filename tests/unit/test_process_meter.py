@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.process_meter import MIB, PAGE, TICKS, ProcessMeter, parse_stat, tree_usage
+
+pytestmark = pytest.mark.unit
+
+
+def stat_line(pid: int, name: str, ppid: int, ticks: tuple[int, int, int, int], pages: int) -> str:
+    # pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+    # utime stime cutime cstime priority nice threads itrealvalue starttime vsize rss ...
+    utime, stime, cutime, cstime = ticks
+    after = [
+        "S", ppid, 1, 1, 0, -1, 0, 0, 0, 0, 0,
+        utime, stime, cutime, cstime, 20, 0, 1, 0, 100, 4096, pages, 0,
+    ]  # fmt: skip
+    return f"{pid} ({name}) " + " ".join(map(str, after)) + "\n"
+
+
+def fake_proc(tmp_path: Path, processes: dict[int, str]) -> Path:
+    for pid, text in processes.items():
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(text)
+    (tmp_path / "self").mkdir()  # not a pid
+    (tmp_path / "99").mkdir()  # a process that vanished: no stat file
+    return tmp_path
+
+
+def test_parse_stat_reads_past_a_name_with_spaces_and_parentheses() -> None:
+    text = stat_line(42, "python (worker) x)", 7, (100, 50, 30, 20), 10)
+    parent, cpu, rss = parse_stat(text)
+    assert parent == 7
+    assert cpu == pytest.approx(200 / TICKS)
+    assert rss == 10 * PAGE
+
+
+def test_tree_usage_counts_the_root_and_its_descendants_only(tmp_path: Path) -> None:
+    proc = fake_proc(
+        tmp_path,
+        {
+            10: stat_line(10, "python", 1, (100, 0, 50, 0), 100),  # the root, a reaped child
+            11: stat_line(11, "java", 10, (300, 100, 0, 0), 1000),
+            12: stat_line(12, "python worker", 11, (10, 0, 0, 0), 50),
+            20: stat_line(20, "someone else", 1, (9999, 0, 0, 0), 9999),
+            21: "garbage",
+        },
+    )
+    usage = tree_usage(10, proc)
+    assert usage.cpu_seconds == pytest.approx((150 + 400 + 10) / TICKS)
+    assert usage.rss_bytes == (100 + 1000 + 50) * PAGE
+    assert tree_usage(12, proc).rss_bytes == 50 * PAGE
+    assert tree_usage(12345, proc).cpu_seconds == 0
+
+
+def test_the_meter_sees_a_child_process_burn_cpu_and_hold_memory() -> None:
+    meter = ProcessMeter(every=0.05)
+    try:
+        started = time.monotonic()
+        burn = "b = bytearray(200 * 2**20); t = __import__('time').process_time()\n" \
+               "while __import__('time').process_time() - t < 0.6: pass"  # fmt: skip
+        child = subprocess.Popen([sys.executable, "-c", burn])
+        assert child.wait(timeout=60) == 0
+        usage = meter.since(started)
+    finally:
+        meter.close()
+    assert usage["cpu_seconds"] >= 0.5  # the reaped child's CPU is in ours
+    assert usage["peak_rss_mib"] >= 200  # sampled while the child held 200 MiB
+    assert set(usage) == {"cpu_seconds", "peak_rss_mib"}
+
+
+def test_since_a_time_before_the_first_sample_uses_the_first() -> None:
+    meter = ProcessMeter(every=10)
+    try:
+        usage = meter.since(0.0)
+    finally:
+        meter.close()
+    assert usage["cpu_seconds"] >= 0
+    assert usage["peak_rss_mib"] * MIB > 0
