@@ -107,7 +107,8 @@ def split_points() -> list[bytes]:
     return [f"{i:x}".encode() for i in range(1, SALT_BUCKETS)]
 
 
-def _text(value: Any) -> bytes:
+def cell_bytes(value: Any) -> bytes:
+    """A cell's bytes: "" for null, a date's ISO day, else what `str` gives."""
     if value is None or value is pd.NaT or (type(value) is float and value != value):
         return b""
     if isinstance(value, dt.datetime | pd.Timestamp):
@@ -119,13 +120,15 @@ def _text(value: Any) -> bytes:
 
 def encode(record: Mapping[str, Any]) -> tuple[bytes, dict[bytes, bytes]]:
     """One clean record -> (row key, {b'family:Qualifier': value})."""
-    cells = {cell: _text(record[c]) for cell, c in zip(CELL_COLUMNS, CLEAN_COLUMNS, strict=True)}
+    cells = {
+        cell: cell_bytes(record[c]) for cell, c in zip(CELL_COLUMNS, CLEAN_COLUMNS, strict=True)
+    }
     return row_key_of(record), cells
 
 
 def _column_texts(values: pd.Series, kind: str) -> list[bytes]:
     if kind == "DATE" or values.hasnans:
-        return [_text(v) for v in values]
+        return [cell_bytes(v) for v in values]
     return [str(v).encode() for v in values.tolist()]
 
 

@@ -4,19 +4,30 @@ A line is one row: the row key, then every cell value in HBase's column order (`
 tab-separated, with ``\\``, tab, newline and carriage return escaped as ``\\\\``, ``\\t``, ``\\n``,
 ``\\r`` (stack/hbase/BulkLoad.java reads them back). The same key and cells as the Thrift path
 (`hbase_codec.encode_frame`), so either load leaves the same table.
+
+The work stays in Arrow, column by column: a value that needs Python's own text (a salt, a
+float's repr, a date's ISO form) is made once per distinct value and taken back by index.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Callable
+from typing import Any
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import hbase_codec
+from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES
 
 # Order matters: the backslash first, so the escapes added after it stay single.
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+_NEEDS_ESCAPE = r"[\\\t\n\r]"
 LINE_SCHEMA = "region STRING, key STRING, line STRING"
+_ARROW_TYPES = {"STRING": pa.string(), "INT": pa.int32(), "DOUBLE": pa.float64(),
+                "DATE": pa.date32()}  # fmt: skip
+CLEAN_ARROW_SCHEMA = pa.schema([(c, _ARROW_TYPES[t]) for c, t in CLEAN_TYPES.items()])
+_CELL_OF = dict(zip(hbase_codec.CELL_COLUMNS, CLEAN_COLUMNS, strict=True))
 
 
 def line_columns(with_run: bool) -> list[bytes]:
@@ -28,30 +39,64 @@ def line_columns(with_run: bool) -> list[bytes]:
 
 
 def escape(values: pa.Array) -> pa.Array:
+    """The line format's escapes (a column without any of those characters is kept as it is)."""
+    if not pc.any(pc.match_substring_regex(values, _NEEDS_ESCAPE)).as_py():
+        return values
     for plain, escaped in _ESCAPES:
         values = pc.replace_substring(values, plain, escaped)
     return values
 
 
-def _texts(values: list[bytes]) -> pa.Array:
-    """UTF-8 bytes as text: every key and value is a ``str`` encoded by the codec."""
-    return pa.array(values, type=pa.binary()).cast(pa.string())
+def _per_distinct(values: pa.Array, text: Callable[[Any], str]) -> pa.Array:
+    """`text` of each value, called once per distinct value; a null gives ""."""
+    encoded = pc.dictionary_encode(values)
+    texts = pa.array([text(v) for v in encoded.dictionary.to_pylist()], type=pa.string())
+    return pc.fill_null(pc.take(texts, encoded.indices), "")
 
 
-def cell_lines(frame: pd.DataFrame, run_id: str | None) -> pd.DataFrame:
+def _cell_text(value: Any) -> str:
+    return hbase_codec.cell_bytes(value).decode()
+
+
+def _cell_texts(values: pa.Array) -> pa.Array:
+    """What hbase_codec gives for each value, as text: strings as they are, "" for null."""
+    if pa.types.is_string(values.type):
+        return pc.fill_null(values, "")
+    if pa.types.is_integer(values.type):
+        return pc.fill_null(pc.cast(values, pa.string()), "")
+    return _per_distinct(values, _cell_text)  # floats and dates: Python's repr and ISO form
+
+
+def _key_part(values: pa.Array) -> pa.Array:
+    """hbase_codec.escape: ``%`` -> ``%25``, then ``|`` -> ``%7C``."""
+    return pc.replace_substring(pc.replace_substring(values, "%", "%25"), "|", "%7C")
+
+
+def row_keys(batch: pa.RecordBatch) -> pa.Array:
+    """hbase_codec.row_key_of of every row: salt|CustomerID|OrderDate|row_key, parts escaped."""
+    customers = pc.cast(batch.column("CustomerID"), pa.string())
+    salts = _per_distinct(customers, hbase_codec.salt)
+    days = _per_distinct(batch.column("OrderDate"), _cell_text)
+    parts = [
+        salts,
+        _key_part(customers),
+        days,
+        _key_part(pc.cast(batch.column("row_key"), pa.string())),
+    ]
+    return pc.binary_join_element_wise(*parts, "|")
+
+
+def cell_lines(batch: pa.RecordBatch, run_id: str | None) -> pa.RecordBatch:
     """One line per row, with the row's region (the key's salt digit) and its key, by which the
     job partitions and sorts."""
-    keys, cells = hbase_codec.encode_frame(frame)
-    if run_id is not None:
-        cells[hbase_codec.RUN_COLUMN] = [run_id.encode()] * len(keys)
-    key_texts = _texts(keys)
-    fields = [escape(key_texts)]
-    fields += [escape(_texts(cells[column])) for column in line_columns(run_id is not None)]
-    lines = pc.binary_join_element_wise(*fields, "\t")
-    return pd.DataFrame(
-        {
-            "region": pc.utf8_slice_codeunits(key_texts, 0, 1).to_pandas(),
-            "key": key_texts.to_pandas(),
-            "line": lines.to_pandas(),
-        }
+    keys = row_keys(batch)
+    fields = [escape(keys)]
+    for column in line_columns(run_id is not None):
+        if column == hbase_codec.RUN_COLUMN:
+            fields.append(escape(pa.array([run_id] * len(keys), type=pa.string())))
+        else:
+            fields.append(escape(_cell_texts(batch.column(_CELL_OF[column]))))
+    lines = pc.binary_join_element_wise(*fields, "\t") if fields else keys
+    return pa.RecordBatch.from_arrays(
+        [pc.utf8_slice_codeunits(keys, 0, 1), keys, lines], names=["region", "key", "line"]
     )

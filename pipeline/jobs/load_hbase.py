@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pandas as pd
+import pyarrow as pa
 from pyspark.sql import SparkSession
 
 from pipeline import hbase_lines
@@ -90,8 +91,10 @@ def run_load(
     return int(total or 0)
 
 
-def _cell_lines(run_id: str | None) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+def _cell_lines(
+    run_id: str | None,
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             yield hbase_lines.cell_lines(batch, run_id)
 
@@ -108,7 +111,7 @@ def run_bulk_load(
     twice with the run's timestamp leaves the same cells."""
     hbase_table.ensure_table(settings.thrift_host, settings.thrift_port, settings.hbase_table)
     clean = spark.read.parquet(settings.clean).drop("order_month")
-    lines = clean.mapInPandas(_cell_lines(run_id), hbase_lines.LINE_SCHEMA)
+    lines = clean.mapInArrow(_cell_lines(run_id), hbase_lines.LINE_SCHEMA)
     (
         lines.repartition(SALT_BUCKETS, "region")
         .sortWithinPartitions("key")

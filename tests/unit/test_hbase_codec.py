@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -182,12 +183,15 @@ def test_a_cell_line_reads_back_as_the_key_and_cells_thrift_would_write(
     rows: list[dict], run_id: str | None
 ) -> None:
     frame = pd.DataFrame.from_records(rows, columns=list(CLEAN_COLUMNS))
-    lines = hbase_lines.cell_lines(frame, run_id)
+    batch = pa.RecordBatch.from_pandas(
+        frame, schema=hbase_lines.CLEAN_ARROW_SCHEMA, preserve_index=False
+    )
+    lines = hbase_lines.cell_lines(batch, run_id).to_pydict()
     keys, cells = hbase_codec.encode_frame(frame)
     if run_id is not None:
         cells[hbase_codec.RUN_COLUMN] = [run_id.encode()] * len(keys)
     columns = hbase_lines.line_columns(run_id is not None)
-    assert columns == sorted(cells) and len(lines) == len(rows)
+    assert columns == sorted(cells) and len(lines["line"]) == len(rows)
     for i, line in enumerate(lines["line"]):
         assert "\n" not in line and "\r" not in line
         assert parse_line(line) == [keys[i], *(cells[c][i] for c in columns)]
