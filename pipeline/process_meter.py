@@ -19,27 +19,27 @@ MIB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Usage:
-    """A process tree at one moment: CPU seconds used so far (a reaped child's are in its
-    parent's), resident bytes now (the sum over the tree: pages shared after a fork count in
-    each process)."""
+    """A process tree at one moment: CPU seconds each process has used so far, keyed by (pid,
+    start time) so that a reused pid is another process, and resident bytes now (the sum over
+    the tree: pages shared after a fork count in each process)."""
 
-    cpu_seconds: float
+    cpu_seconds: dict[tuple[int, int], float]
     rss_bytes: int
 
 
-def parse_stat(text: str) -> tuple[int, float, int]:
-    """/proc/PID/stat -> (parent pid, CPU seconds of the process and its reaped children,
-    resident bytes). The command name may hold spaces and parentheses: fields follow the last ')'.
+def parse_stat(text: str) -> tuple[int, float, int, int]:
+    """/proc/PID/stat -> (parent pid, CPU seconds of the process itself, resident bytes, start
+    time in ticks). The command name may hold spaces and parentheses: fields follow the last ')'.
     """
     fields = text[text.rindex(")") + 2 :].split()
-    # After the name: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17) ... rss(24)
-    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
-    return int(fields[1]), ticks / TICKS, int(fields[21]) * PAGE
+    # After the name: state(3) ppid(4) ... utime(14) stime(15) ... starttime(22) vsize(23) rss(24)
+    cpu = (int(fields[11]) + int(fields[12])) / TICKS
+    return int(fields[1]), cpu, int(fields[21]) * PAGE, int(fields[19])
 
 
 def tree_usage(root: int, proc: Path = PROC) -> Usage:
     """Usage of `root` and all its descendants (processes that vanish while read are skipped)."""
-    stats: dict[int, tuple[int, float, int]] = {}
+    stats: dict[int, tuple[int, float, int, int]] = {}
     for entry in proc.iterdir():
         if entry.name.isdigit():
             try:
@@ -47,39 +47,50 @@ def tree_usage(root: int, proc: Path = PROC) -> Usage:
             except (OSError, ValueError, IndexError):
                 continue
     children: dict[int, list[int]] = {}
-    for pid, (parent, _, _) in stats.items():
+    for pid, (parent, *_) in stats.items():
         children.setdefault(parent, []).append(pid)
-    cpu, rss, todo = 0.0, 0, [root]
+    cpu: dict[tuple[int, int], float] = {}
+    rss, todo = 0, [root]
     while todo:
         pid = todo.pop()
         if pid in stats:
-            _, seconds, resident = stats[pid]
-            cpu, rss = cpu + seconds, rss + resident
+            _, seconds, resident, start = stats[pid]
+            cpu[(pid, start)] = seconds
+            rss += resident
         todo.extend(children.get(pid, ()))
     return Usage(cpu, rss)
 
 
 class ProcessMeter:
     """Samples tree_usage(this process) every `every` seconds on a daemon thread; `since(t)` is
-    what the tree used after monotonic time `t`: CPU seconds and the peak of the resident sum."""
+    what the tree used after monotonic time `t`: CPU seconds and the peak of the resident sum.
+
+    Each process counts with the last CPU time seen while it ran, so a process that ends
+    between two samples loses at most `every` seconds, and one that lives shorter than that may
+    not be seen at all (a reaped child's time is not taken from its parent: that would count it
+    twice, or lose it when the parent is not ours)."""
 
     def __init__(self, every: float = 0.5, root: int | None = None) -> None:
         self.root = os.getpid() if root is None else root
         self.every = every
+        self._seen: dict[tuple[int, int], float] = {}
         self._times: list[float] = []
-        self._usage: list[Usage] = []
+        self._cpu: list[float] = []  # the tree's CPU seconds so far, at each sample
+        self._rss: list[int] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._sample()
         self._thread = threading.Thread(target=self._loop, name="process-meter", daemon=True)
         self._thread.start()
 
-    def _sample(self) -> Usage:
+    def _sample(self) -> None:
         usage = tree_usage(self.root)
         with self._lock:
+            for process, seconds in usage.cpu_seconds.items():
+                self._seen[process] = max(seconds, self._seen.get(process, 0.0))
             self._times.append(time.monotonic())
-            self._usage.append(usage)
-        return usage
+            self._cpu.append(sum(self._seen.values()))
+            self._rss.append(usage.rss_bytes)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
@@ -87,14 +98,12 @@ class ProcessMeter:
 
     def since(self, started: float) -> dict[str, float]:
         """{"cpu_seconds", "peak_rss_mib"} from the last sample at or before `started` to now."""
-        now = self._sample()
+        self._sample()
         with self._lock:
             first = max(bisect.bisect_right(self._times, started) - 1, 0)
-            window = self._usage[first:]
-        return {
-            "cpu_seconds": round(max(now.cpu_seconds - window[0].cpu_seconds, 0.0), 1),
-            "peak_rss_mib": round(max(u.rss_bytes for u in window) / MIB, 1),
-        }
+            cpu = self._cpu[-1] - self._cpu[first]
+            peak = max(self._rss[first:])
+        return {"cpu_seconds": round(cpu, 1), "peak_rss_mib": round(peak / MIB, 1)}
 
     def close(self) -> None:
         self._stop.set()

@@ -20,7 +20,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from pipeline import aggregate, engine_logs, gates, line_file
-from pipeline.adapters import hbase_aggregates, hbase_table, kafka_topic
+from pipeline.adapters import hbase_aggregates, hbase_bulk, hbase_table, kafka_topic
 from pipeline.adapters.raw_store import read_raw, upload_bulk, write_rejected
 from pipeline.csv_input import as_json_lines
 from pipeline.jobs.aggregate import run_aggregate
@@ -341,12 +341,21 @@ def load(spark: SparkSession, run: Run) -> int:
                 spark, settings, timestamp=manifest.cell_timestamp, run_id=manifest.run_id
             )
     detail["write_seconds"] = round(time.monotonic() - started, 2)
-    in_table = hbase_table.count_rows_of_run(
-        settings.thrift_host, settings.thrift_port, settings.hbase_table, manifest.run_id
-    )
+    in_table = rows_in_table(settings, manifest.run_id)
     run.stage("load_hbase", clean_rows, in_table, started, table=settings.hbase_table, **detail)
     run.gate("load", gates.load_frame(clean_rows, in_table))
     return in_table
+
+
+def rows_in_table(settings: Settings, run_id: str | None = None) -> int:
+    """Rows of the orders table (of one run): a scan through HBase's own client in its container
+    where that is known, else through Thrift; either way a count of the table, not a tally."""
+    host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
+    if settings.hbase_container:
+        return hbase_bulk.count_rows(settings.hbase_container, table, run_id)
+    if run_id is None:
+        return hbase_table.count_rows(host, port, table)
+    return hbase_table.count_rows_of_run(host, port, table, run_id)
 
 
 def build_aggregates(spark: SparkSession, run: Run) -> dict[str, int]:
@@ -391,7 +400,7 @@ def publish(spark: SparkSession, run: Run) -> None:
     started = time.monotonic()
     host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
     removed = hbase_table.delete_rows_not_of_run(host, port, table, manifest.run_id)
-    remaining = hbase_table.count_rows(host, port, table)
+    remaining = rows_in_table(settings)
     run.stage(
         "retire_previous", remaining + removed, remaining, started, removed_rows=removed,
         peak_rss_mib=peak_rss_mib(),

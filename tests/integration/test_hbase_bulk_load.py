@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_hbase_load import clean_row
 
-from pipeline.adapters import hbase_table
+from pipeline.adapters import hbase_bulk, hbase_table
 from pipeline.adapters.container import run_in
 from pipeline.jobs.load_hbase import run_bulk_load, run_load
 from pipeline.schema import CLEAN_COLUMNS, CLEAN_DDL, FAMILIES
@@ -84,6 +84,10 @@ def test_bulk_and_thrift_loads_leave_the_same_cells_and_a_reload_changes_nothing
         settings.thrift_host, settings.thrift_port, settings.hbase_table, RUN
     )
     assert counted == len(data)
+    # HBase's own client in the container counts the same rows (of the run, and all).
+    assert hbase_bulk.count_rows(settings.hbase_container, settings.hbase_table, RUN) == len(data)
+    assert hbase_bulk.count_rows(settings.hbase_container, settings.hbase_table) == len(data)
+    assert hbase_bulk.count_rows(settings.hbase_container, settings.hbase_table, "other") == 0
 
     again = run_bulk_load(spark, settings, timestamp=STAMP, run_id=RUN)
     assert again.rows == len(data)

@@ -34,17 +34,18 @@ def fake_proc(tmp_path: Path, processes: dict[int, str]) -> Path:
 
 def test_parse_stat_reads_past_a_name_with_spaces_and_parentheses() -> None:
     text = stat_line(42, "python (worker) x)", 7, (100, 50, 30, 20), 10)
-    parent, cpu, rss = parse_stat(text)
+    parent, cpu, rss, start = parse_stat(text)
     assert parent == 7
-    assert cpu == pytest.approx(200 / TICKS)
+    assert cpu == pytest.approx(150 / TICKS)  # its own time: a reaped child's is not in it
     assert rss == 10 * PAGE
+    assert start == 100
 
 
 def test_tree_usage_counts_the_root_and_its_descendants_only(tmp_path: Path) -> None:
     proc = fake_proc(
         tmp_path,
         {
-            10: stat_line(10, "python", 1, (100, 0, 50, 0), 100),  # the root, a reaped child
+            10: stat_line(10, "python", 1, (100, 0, 50, 0), 100),
             11: stat_line(11, "java", 10, (300, 100, 0, 0), 1000),
             12: stat_line(12, "python worker", 11, (10, 0, 0, 0), 50),
             20: stat_line(20, "someone else", 1, (9999, 0, 0, 0), 9999),
@@ -52,10 +53,12 @@ def test_tree_usage_counts_the_root_and_its_descendants_only(tmp_path: Path) -> 
         },
     )
     usage = tree_usage(10, proc)
-    assert usage.cpu_seconds == pytest.approx((150 + 400 + 10) / TICKS)
+    assert usage.cpu_seconds == pytest.approx(
+        {(10, 100): 100 / TICKS, (11, 100): 400 / TICKS, (12, 100): 10 / TICKS}
+    )
     assert usage.rss_bytes == (100 + 1000 + 50) * PAGE
     assert tree_usage(12, proc).rss_bytes == 50 * PAGE
-    assert tree_usage(12345, proc).cpu_seconds == 0
+    assert tree_usage(12345, proc).cpu_seconds == {}
 
 
 def test_the_meter_sees_a_child_process_burn_cpu_and_hold_memory() -> None:
@@ -69,9 +72,26 @@ def test_the_meter_sees_a_child_process_burn_cpu_and_hold_memory() -> None:
         usage = meter.since(started)
     finally:
         meter.close()
-    assert usage["cpu_seconds"] >= 0.5  # the reaped child's CPU is in ours
+    assert usage["cpu_seconds"] >= 0.5  # the child's CPU, seen while it ran
     assert usage["peak_rss_mib"] >= 200  # sampled while the child held 200 MiB
     assert set(usage) == {"cpu_seconds", "peak_rss_mib"}
+
+
+def test_a_process_that_ends_keeps_the_cpu_it_was_seen_with() -> None:
+    meter = ProcessMeter(every=0.05)
+    try:
+        started = time.monotonic()
+        burn = "t = __import__('time').process_time()\n" \
+               "while __import__('time').process_time() - t < 0.4: pass"  # fmt: skip
+        for _ in range(2):  # one after the other: the second's pid is new, the first's gone
+            assert subprocess.run([sys.executable, "-c", burn], timeout=60).returncode == 0
+        first = meter.since(started)
+        time.sleep(0.2)  # samples without the children
+        later = meter.since(started)
+    finally:
+        meter.close()
+    assert first["cpu_seconds"] >= 0.6
+    assert later["cpu_seconds"] >= first["cpu_seconds"]
 
 
 def test_since_a_time_before_the_first_sample_uses_the_first() -> None:
