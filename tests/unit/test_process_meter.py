@@ -61,14 +61,18 @@ def test_tree_usage_counts_the_root_and_its_descendants_only(tmp_path: Path) -> 
     assert tree_usage(12345, proc).cpu_seconds == {}
 
 
+def burn(seconds: float, hold_mib: int = 0) -> None:
+    """A child process that holds `hold_mib` MiB while it spends `seconds` of CPU."""
+    code = f"b = bytearray({hold_mib} * 2**20); t = __import__('time').process_time()\n" \
+           f"while __import__('time').process_time() - t < {seconds}: pass"  # fmt: skip
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
 def test_the_meter_sees_a_child_process_burn_cpu_and_hold_memory() -> None:
     meter = ProcessMeter(every=0.05)
     try:
         started = time.monotonic()
-        burn = "b = bytearray(200 * 2**20); t = __import__('time').process_time()\n" \
-               "while __import__('time').process_time() - t < 0.6: pass"  # fmt: skip
-        child = subprocess.Popen([sys.executable, "-c", burn])
-        assert child.wait(timeout=60) == 0
+        burn(0.6, hold_mib=200)
         usage = meter.since(started)
     finally:
         meter.close()
@@ -81,10 +85,8 @@ def test_a_process_that_ends_keeps_the_cpu_it_was_seen_with() -> None:
     meter = ProcessMeter(every=0.05)
     try:
         started = time.monotonic()
-        burn = "t = __import__('time').process_time()\n" \
-               "while __import__('time').process_time() - t < 0.4: pass"  # fmt: skip
-        for _ in range(2):  # one after the other: the second's pid is new, the first's gone
-            assert subprocess.run([sys.executable, "-c", burn], timeout=60).returncode == 0
+        burn(0.4)
+        burn(0.4)  # after the first: the second's pid is new, the first's gone
         first = meter.since(started)
         time.sleep(0.2)  # samples without the children
         later = meter.since(started)
