@@ -96,7 +96,7 @@ def cell_lines(batch: pa.RecordBatch, run_id: str | None) -> pa.RecordBatch:
             fields.append(escape(pa.array([run_id] * len(keys), type=pa.string())))
         else:
             fields.append(escape(_cell_texts(batch.column(_CELL_OF[column]))))
-    lines = pc.binary_join_element_wise(*fields, "\t") if fields else keys
+    lines = pc.binary_join_element_wise(*fields, "\t")
     return pa.RecordBatch.from_arrays(
         [pc.utf8_slice_codeunits(keys, 0, 1), keys, lines], names=["region", "key", "line"]
     )
