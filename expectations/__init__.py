@@ -1,4 +1,5 @@
-"""The Great Expectations suites, one JSON file per dataset (raw, clean, quarantine, load).
+"""The Great Expectations suites, one JSON file per dataset (raw, clean, quarantine, load,
+segments).
 
 The files are GE's own suite format (`name`, `expectations` of `{"type", "kwargs"}`, `meta`,
 `notes`). Vocabularies, bounds and column types are `{"$PARAMETER": NAME}` references filled from
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 SUITES_DIR = Path(__file__).resolve().parent
-DATASETS: tuple[str, ...] = ("raw", "clean", "quarantine", "load")
+DATASETS: tuple[str, ...] = ("raw", "clean", "quarantine", "load", "segments")
 
 
 def suite_path(dataset: str) -> Path:

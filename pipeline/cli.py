@@ -175,6 +175,10 @@ def cmd_load(args: argparse.Namespace) -> int:
     return _stage("load", args)
 
 
+def cmd_segment(args: argparse.Namespace) -> int:
+    return _stage("segment", args)
+
+
 def cmd_aggregate(args: argparse.Namespace) -> int:
     return _stage("aggregate", args)
 
@@ -406,6 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_arg(p)
     load_path_arg(p)
     p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("segment", help="a run's clean/ -> customer segments (RFM, KMeans), gated")
+    run_arg(p)
+    p.set_defaults(func=cmd_segment)
 
     p = sub.add_parser("aggregate", help="a loaded run's clean/ -> the dashboard's aggregates")
     run_arg(p)

@@ -26,6 +26,7 @@ from pipeline.schema import (
     CLEAN_COLUMNS,
     QUARANTINE_COLUMNS,
 )
+from pipeline.segments import K_RANGE, SEGMENT_NAMES
 
 # Before GE is imported: no usage statistics (they would try the network on every context).
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -121,7 +122,8 @@ def validate(
     *,
     catalogue: Catalogue | None = None,
 ) -> GateResult:
-    """Run the suite of `dataset` (raw, clean, quarantine, load) on a Spark or pandas frame.
+    """Run the suite of `dataset` (raw, clean, quarantine, load, segments) on a Spark or pandas
+    frame.
 
     With `docs_dir`, static HTML Data Docs of this validation are written there (index.html).
     The CATEGORIES parameter is the categories of `catalogue` (default: the built-in one), the
@@ -212,6 +214,8 @@ def _parameters(engine: str, derived: dict[str, str], catalogue: Catalogue) -> d
         "CATEGORIES": list(catalogue.categories),
         "CLEAN_COLUMNS": [*CLEAN_COLUMNS, *derived],
         "QUARANTINE_COLUMNS": list(QUARANTINE_COLUMNS),
+        "SEGMENT_NAMES": list(SEGMENT_NAMES),
+        "MAX_CLUSTER": max(K_RANGE) - 1,
     }
 
 

@@ -134,6 +134,11 @@ def reconcile(manifest: Manifest) -> dict[str, dict[str, Any]]:
             out["transform"].rows_out,
             out["load_hbase"].rows_out,
         )
+    if "segment" in out:
+        checks["customers in clean = customers segmented"] = (
+            out["segment"].detail["clean_customers"],
+            out["segment"].rows_out,
+        )
     if "aggregate" in out:
         orders = out["aggregate"].detail.get("orders")
         if orders is not None:

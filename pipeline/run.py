@@ -25,6 +25,7 @@ from pipeline.adapters.raw_store import read_raw, upload_bulk, write_rejected
 from pipeline.csv_input import as_json_lines
 from pipeline.jobs.aggregate import run_aggregate
 from pipeline.jobs.load_hbase import choose_path, run_bulk_load, run_load
+from pipeline.jobs.segment import customers_path, run_segment
 from pipeline.jobs.stream_ingest import offsets_streamed, run_stream_ingest
 from pipeline.jobs.transform import catalogue_of, run_transform
 from pipeline.manifest import (
@@ -126,6 +127,7 @@ def datasets(settings: Settings) -> dict[str, str]:
         "clean": settings.clean,
         "quarantine": settings.quarantine,
         "aggregates": settings.aggregates,
+        "segments": settings.segments,
         "hbase_table": settings.hbase_table,
         "hbase_aggregates_table": hbase_aggregates.table_name(settings),
     }
@@ -152,6 +154,7 @@ def run_pipeline(
         ingest(spark, run, rows, seed, error_rate, input_path, input_format)
         transform(spark, run)
         load(spark, run)
+        segment(spark, run)
         build_aggregates(spark, run)
         publish(spark, run)
     return run.manifest
@@ -358,6 +361,28 @@ def rows_in_table(settings: Settings, run_id: str | None = None) -> int:
     return hbase_table.count_rows_of_run(host, port, table, run_id)
 
 
+def segment(spark: SparkSession, run: Run) -> None:
+    """Customer segments from clean/, gated: every customer in one named segment."""
+    run.require("clean")
+    settings = run.settings
+    started = time.monotonic()
+    result = run_segment(spark, settings)
+    run.stage(
+        "segment",
+        run.manifest.stage("transform").rows_out,
+        result.customers,
+        started,
+        k=result.k,
+        silhouette=result.silhouette,
+        silhouettes=result.silhouettes,
+        sizes=result.sizes,
+        clean_customers=result.clean_customers,
+        reference_day=result.reference_day,
+        path=settings.segments,
+    )
+    run.gate("segments", spark.read.parquet(customers_path(settings)))
+
+
 def build_aggregates(spark: SparkSession, run: Run) -> dict[str, int]:
     """The dashboard's aggregates from clean/, checked against each other and the clean rows."""
     run.require("clean", "quarantine", "load")
@@ -379,7 +404,7 @@ def build_aggregates(spark: SparkSession, run: Run) -> dict[str, int]:
 
 def publish(spark: SparkSession, run: Run) -> None:
     """Only a run whose gates and counts all agree becomes what the dashboard shows."""
-    run.require("raw", "clean", "quarantine", "load")
+    run.require("raw", "clean", "quarantine", "load", "segments")
     manifest, settings = run.manifest, run.settings
     problems = failed_checks(reconcile(manifest))
     if problems:
@@ -425,6 +450,7 @@ STAGES: dict[str, Callable[[SparkSession, Run], Any]] = {
     "stream": stream,
     "transform": transform,
     "load": load,
+    "segment": segment,
     "aggregate": build_aggregates,
     "publish": publish,
 }

@@ -107,6 +107,10 @@ class Settings:
         return f"{self.run_root}/aggregates"
 
     @property
+    def segments(self) -> str:
+        return f"{self.run_root}/segments"
+
+    @property
     def derived_catalogue(self) -> Path:
         """Where a run that derives its catalogue writes it (and its report beside it)."""
         return self.run_dir / "catalogue.derived.csv"

@@ -21,7 +21,7 @@ from typing import Any
 import happybase
 import pandas as pd
 
-from pipeline import aggregate
+from pipeline import aggregate, segments
 from pipeline.adapters.hbase_table import connect
 from pipeline.manifest import new_run_id
 from pipeline.settings import Settings
@@ -60,7 +60,16 @@ def row_key(name: str, values: Iterable[Any]) -> bytes:
     return (f"{name}|" + "|".join(_part(v) for v in values)).encode()
 
 
+def _types(name: str) -> dict[str, str]:
+    """The Spark SQL type of each column of a published table, in order."""
+    if name in segments.TABLES:
+        return segments.TABLES[name]
+    return aggregate.column_types(name)
+
+
 def _key_columns(name: str) -> tuple[str, ...]:
+    if name in segments.TABLE_KEYS:
+        return segments.TABLE_KEYS[name]
     if name == "customers":
         return aggregate.CUSTOMER_KEYS
     if name == "layout":
@@ -72,7 +81,7 @@ def encode_rows(
     name: str, frame: pd.DataFrame, run_id: str
 ) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
     """Aggregate rows -> (row key, cells); keyed on the aggregate's keys: a re-run overwrites."""
-    columns = aggregate.columns_of(name)
+    columns = tuple(_types(name))
     keys = _key_columns(name)
     run = run_id.encode()
     for record in frame[list(columns)].itertuples(index=False, name=None):
@@ -90,7 +99,7 @@ def decode_rows(
     name: str, rows: Iterable[tuple[bytes, Mapping[bytes, bytes]]]
 ) -> tuple[pd.DataFrame, set[str]]:
     """Scanned rows -> the aggregate frame (the schema's dtypes) and the run ids found."""
-    types = aggregate.column_types(name)
+    types = _types(name)
     qualifiers = [(c, f"{FAMILY}:{c}".encode()) for c in types]
     values: dict[str, list[Any]] = {c: [] for c in types}
     runs: set[str] = set()
@@ -103,6 +112,8 @@ def decode_rows(
                 values[column].append(None)
             elif types[column] == "STRING":
                 values[column].append(raw.decode())
+            elif types[column] == "DOUBLE":
+                values[column].append(float(raw))
             else:
                 try:
                     values[column].append(int(raw))
@@ -112,7 +123,7 @@ def decode_rows(
                     ) from None
     frame = pd.DataFrame(values, columns=list(types))
     for column, kind in types.items():
-        if kind != "STRING" and not frame[column].isna().any():
+        if kind in ("INT", "BIGINT") and not frame[column].isna().any():
             frame[column] = frame[column].astype("int32" if kind == "INT" else "int64")
     return frame, runs
 
@@ -200,12 +211,19 @@ def _manifest_dict(manifest: Any) -> dict[str, Any]:
 
 
 def frames_from_spark(spark: Any, settings: Settings) -> dict[str, pd.DataFrame]:
+    """The run's aggregates, and its segment tables when it has them (they are small)."""
+    from pipeline.adapters.hadoop_fs import exists
     from pipeline.jobs.aggregate import aggregate_path
+    from pipeline.jobs.segment import centroids_path, customers_path
 
-    return {
+    frames = {
         name: spark.read.parquet(aggregate_path(settings, name)).toPandas()
         for name in aggregate.PUBLISHED
     }
+    tables = {"segments": customers_path(settings), "segment_centroids": centroids_path(settings)}
+    if all(exists(spark, path) for path in tables.values()):
+        frames |= {name: spark.read.parquet(path).toPandas() for name, path in tables.items()}
+    return frames
 
 
 def publish_aggregates(
@@ -226,6 +244,13 @@ def publish_aggregates(
     else:
         frames = frames_from_spark(spark_or_frames, settings)
     totals = aggregate.check(frames)
+    if all(n in frames for n in segments.TABLES):
+        segments.check_tables(
+            {n: frames[n] for n in segments.TABLES}, frames["customers"]["CustomerID"]
+        )
+    else:  # a run without segments leaves none of an earlier run's behind
+        frames |= {n: pd.DataFrame(columns=list(segments.TABLES[n])) for n in segments.TABLES}
+    names = [*aggregate.PUBLISHED, *segments.TABLES]
     body = _manifest_dict(manifest)
     run_id = run_id or str(body.get("run_id") or new_run_id())
     table = table_name(settings)
@@ -233,10 +258,7 @@ def publish_aggregates(
     connection: happybase.Connection = connect(settings.thrift_host, settings.thrift_port)
     try:
         handle = connection.table(table)
-        rows = {
-            name: write_aggregate(handle, name, frames[name], run_id)
-            for name in aggregate.PUBLISHED
-        }
+        rows = {name: write_aggregate(handle, name, frames[name], run_id) for name in names}
     finally:
         connection.close()
     stored = {

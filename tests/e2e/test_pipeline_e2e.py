@@ -10,8 +10,8 @@ from hbase_rows import read_record
 
 from dashboard.app import create_app
 from dashboard.sources import AggregateSource
-from pipeline import hbase_codec
-from pipeline.adapters import hbase_table
+from pipeline import hbase_codec, segments
+from pipeline.adapters import hbase_aggregates, hbase_table
 from pipeline.adapters.raw_store import read_raw
 from pipeline.jobs.stream_ingest import run_stream_ingest
 from pipeline.orders_files import read_truth
@@ -66,7 +66,9 @@ def test_clean_rows_reach_every_stage_in_exact_numbers(exact_run) -> None:
     assert (exact_run[0].run_dir / "manifest.json").is_file()
     assert manifest.status == "succeeded"
     assert manifest.reconciliation and all(c["ok"] for c in manifest.reconciliation.values())
-    assert [g["dataset"] for g in manifest.gates] == ["raw", "clean", "quarantine", "load"]
+    assert [g["dataset"] for g in manifest.gates] == [
+        "raw", "clean", "quarantine", "load", "segments",
+    ]  # fmt: skip
     assert manifest.stage("retire_previous").rows_out == ROWS
     assert all(g["success"] for g in manifest.gates)
     assert (Path(manifest.data_docs) / "index.html").is_file()
@@ -92,6 +94,31 @@ def test_rows_read_back_from_hbase_equal_what_was_generated(exact_run) -> None:
             want = expected[column]
             want = want.date() if hasattr(want, "date") and callable(want.date) else want
             assert value == want, f"{row_key} {column}: HBase has {value!r}, generated {want!r}"
+
+
+def test_every_customer_is_published_in_exactly_one_segment(exact_run) -> None:
+    settings, manifest = exact_run
+    truth = read_truth(settings.run_dir / "generated")
+    stage = manifest.stage("segment")
+    assert stage.rows_out == stage.detail["clean_customers"] == truth["CustomerID"].nunique()
+    assert 3 <= stage.detail["k"] <= 6 and -1 <= stage.detail["silhouette"] <= 1
+    tables = hbase_aggregates.read_aggregates(
+        settings.thrift_host,
+        settings.thrift_port,
+        hbase_aggregates.table_name(settings),
+        names=segments.TABLES,
+    )
+    published = tables["segments"]
+    assert sorted(published["CustomerID"]) == sorted(truth["CustomerID"].unique())
+    assert published.groupby("segment").size().to_dict() == stage.detail["sizes"]
+    cents = truth["TotalAmount"].mul(100).round().astype("int64")
+    spent = cents.groupby(truth["CustomerID"]).sum()
+    assert (
+        published.set_index("CustomerID")["monetary_cents"]
+        .sort_index()
+        .equals(spent.sort_index().rename("monetary_cents"))
+    )
+    assert len(tables["segment_centroids"]) == stage.detail["k"]
 
 
 def test_a_second_stream_run_adds_no_duplicates(exact_run) -> None:

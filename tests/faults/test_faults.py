@@ -123,7 +123,9 @@ def test_stream_killed_mid_stream_then_resumed(full_stack, test_output: Path, sp
         nemesis.kill_group(process)
     assert not nemesis.has_stage(settings.output_dir, "stream_ingest"), "killed too late"
 
-    manifest = finish(settings, run_id, "stream", "transform", "load", "aggregate", "publish")
+    manifest = finish(
+        settings, run_id, "stream", "transform", "load", "segment", "aggregate", "publish"
+    )
     assert manifest.stage("stream_ingest").rows_out == manifest.stage("produce").rows_out
     assert_exact(settings, manifest)
 
@@ -181,7 +183,7 @@ def test_hbase_restarted_mid_bulk_load_then_the_load_rerun(
         run.result(RUN_SECONDS)
     run_id = nemesis.manifest_of(settings.output_dir)["run_id"]
 
-    manifest = finish(settings, run_id, "load", "aggregate", "publish")
+    manifest = finish(settings, run_id, "load", "segment", "aggregate", "publish")
     assert manifest.stage("load_hbase").detail["path"] == "bulk"
     assert_exact(settings, manifest)
 
@@ -208,7 +210,9 @@ def test_transform_killed_mid_write_keeps_the_last_output(
         nemesis.kill_group(process)
 
     assert spark.read.parquet(scoped.clean).count() == clean_before
-    manifest = finish(settings, first.run_id, "transform", "load", "aggregate", "publish")
+    manifest = finish(
+        settings, first.run_id, "transform", "load", "segment", "aggregate", "publish"
+    )
     assert_exact(settings, manifest)
 
 

@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 
 from dashboard import AggregateSource, create_app
-from pipeline import aggregate
+from pipeline import aggregate, segments
 from pipeline.adapters import hbase_aggregates
 from pipeline.clean import clean_lines
 from pipeline.generate import generate_orders
 from pipeline.jobs.aggregate import aggregate_path, run_aggregate
 from pipeline.jobs.load_hbase import run_load
+from pipeline.jobs.segment import centroids_path, customers_path, run_segment
 from pipeline.schema import CLEAN_COLUMNS, CLEAN_DDL
 from pipeline.settings import Settings
 
@@ -67,7 +68,7 @@ def test_spark_aggregates_equal_the_local_ones_and_hbase_serves_exact_totals(
     published = hbase_aggregates.publish_aggregates(
         spark, settings, manifest={"stages": [{"name": "transform", "rows_out": len(clean)}]}
     )
-    assert published.rows == counts
+    assert published.rows == {**counts, "segments": 0, "segment_centroids": 0}
     assert published.totals["orders"] == len(clean)
 
     source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
@@ -125,6 +126,41 @@ def test_a_new_publish_is_picked_up_and_old_rows_are_gone(
         )["run_id"]
         == second.run_id
     )
+
+
+def test_segments_are_published_beside_the_aggregates_and_read_back_exactly(
+    spark, settings: Settings, clean: pd.DataFrame
+) -> None:
+    write_clean(spark, clean, settings)
+    run_aggregate(spark, settings)
+    result = run_segment(spark, settings)
+    published = hbase_aggregates.publish_aggregates(spark, settings)
+    assert published.rows["segments"] == result.customers == clean["CustomerID"].nunique()
+    assert published.rows["segment_centroids"] == result.k
+    back = hbase_aggregates.read_aggregates(
+        settings.thrift_host,
+        settings.thrift_port,
+        hbase_aggregates.table_name(settings),
+        names=segments.TABLES,
+    )
+    for name, path in (
+        ("segments", customers_path(settings)),
+        ("segment_centroids", centroids_path(settings)),
+    ):
+        made = spark.read.parquet(path).toPandas()
+        pd.testing.assert_frame_equal(
+            sorted_frame(back[name]), sorted_frame(made), check_dtype=False, obj=name
+        )
+    # A later publish without segments leaves none of them behind.
+    again = hbase_aggregates.publish_aggregates(aggregate.build_aggregates(clean), settings)
+    assert (again.rows["segments"], again.rows["segment_centroids"]) == (0, 0)
+    left = hbase_aggregates.read_aggregates(
+        settings.thrift_host,
+        settings.thrift_port,
+        hbase_aggregates.table_name(settings),
+        names=segments.TABLES,
+    )
+    assert [len(f) for f in left.values()] == [0, 0]
 
 
 def test_customer_drill_down_reads_one_prefix_of_the_orders_table(

@@ -12,7 +12,7 @@ from dashboard_data import clean_orders
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline import aggregate
+from pipeline import aggregate, segments
 from pipeline.adapters import hbase_aggregates
 from pipeline.schema import CLEAN_COLUMNS
 
@@ -232,6 +232,18 @@ def test_aggregates_round_trip_through_hbase_cells(name: str) -> None:
     assert runs == {"run-1"}
     pd.testing.assert_frame_equal(back, frame.reset_index(drop=True), check_dtype=False)
     assert list(back.dtypes.astype(str)) == list(frame.dtypes.astype(str))
+
+
+def test_segment_tables_round_trip_through_hbase_cells_floats_exactly() -> None:
+    centroids = pd.DataFrame(
+        {c: [1, 2] if t in ("INT", "BIGINT") else [0.1, -1 / 3] if t == "DOUBLE" else ["a", "b"]
+         for c, t in segments.TABLES["segment_centroids"].items()}
+    )  # fmt: skip
+    rows = list(hbase_aggregates.encode_rows("segment_centroids", centroids, "run-1"))
+    assert [key for key, _ in rows] == [b"segment_centroids|1", b"segment_centroids|2"]
+    back, _ = hbase_aggregates.decode_rows("segment_centroids", rows)
+    pd.testing.assert_frame_equal(back, centroids, check_dtype=False)
+    assert back["centre_tenure"].tolist() == [0.1, -1 / 3]
 
 
 def test_row_key_parts_are_escaped_so_different_keys_never_collide() -> None:

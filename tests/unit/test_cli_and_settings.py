@@ -25,6 +25,7 @@ SUBCOMMANDS = [
     ["stack", "prepare"],
     ["stack", "up"],
     ["quality", "repair-report"],
+    ["segment"],
     ["aggregate"],
     ["publish"],
 ]
