@@ -25,6 +25,7 @@ from pipeline import segments
 from pipeline.settings import Settings
 
 SEED = 20_240_601  # the clustering is seeded: the same orders give the same segments
+STARTS = 4
 RFM_DDL = ", ".join(f"`{c}` {t}" for c, t in segments.RFM_TYPES.items())
 LOGS = "log_features"
 CUSTOMERS_COLUMNS: tuple[str, ...] = tuple(segments.TABLES["segments"])
@@ -82,11 +83,16 @@ def customer_features(spark: SparkSession, settings: Settings) -> tuple[DataFram
 
 
 def fit_kmeans(scaled: DataFrame, k: int) -> tuple[KMeansModel, float | None]:
-    """KMeans with k clusters, and the silhouette of its clustering (None: fewer than 2 or than
-    k clusters found, e.g. fewer distinct customers than k)."""
-    model = KMeans(k=k, seed=SEED, featuresCol="features", predictionCol="cluster", maxIter=40).fit(
-        scaled
-    )
+    """KMeans with k clusters, the best of STARTS seeded starts (least within-cluster cost: one
+    start can settle in a poor local optimum), and the silhouette of its clustering (None: fewer
+    than 2 or than k clusters found, e.g. fewer distinct customers than k)."""
+    fits = [
+        KMeans(
+            k=k, seed=SEED + start, featuresCol="features", predictionCol="cluster", maxIter=40
+        ).fit(scaled)
+        for start in range(STARTS)
+    ]
+    model = min(fits, key=lambda fit: fit.summary.trainingCost)
     if len(model.clusterCenters()) < max(k, 2):
         return model, None
     predicted = model.transform(scaled)
