@@ -104,22 +104,42 @@ def kpis(selection: Selection) -> dict[str, float | int]:
     }
 
 
-def monthly_sales(cube: pd.DataFrame) -> ChartData:
-    """Sales per calendar month and category; months without sales in between count as 0."""
-    sums = group_sums(cube[cube["orders"] > 0], ["month", "Category"], ["revenue_cents"])
+def _monthly(
+    cube: pd.DataFrame, key: str, label: str, series_of: Callable[[str], str] = str,
+    order: tuple[str, ...] = (),
+) -> ChartData:  # fmt: skip
+    """Sales per calendar month and per value of `key` (mapped by `series_of`), one series each
+    under `label`; months without sales in between count as 0."""
+    sums = group_sums(cube[cube["orders"] > 0], ["month", key], ["revenue_cents"])
     if sums.empty:
         return {"months": [], "series": []}
-    table = sums["revenue_cents"].unstack("Category", fill_value=0)
-    present = [str(m) for m in table.index]
+    cents = sums["revenue_cents"]
+    series = [series_of(str(v)) for v in cents.index.get_level_values(key)]
+    table = cents.groupby([cents.index.get_level_values("month").astype(str), series]).sum()
+    table = table.unstack(fill_value=0)
+    present = list(table.index)
     months = [str(p) for p in pd.period_range(min(present), max(present), freq="M")]
-    table = table.set_axis(present, axis=0).reindex(months, fill_value=0)
+    table = table.reindex(months, fill_value=0)
+    names = [n for n in order if n in table.columns] or sorted(table.columns)
     return {
         "months": months,
-        "series": [
-            {"category": str(category), "sales": _money(table[category])}
-            for category in sorted(table.columns)
-        ],
+        "series": [{label: str(name), "sales": _money(table[name])} for name in names],
     }
+
+
+def monthly_sales(cube: pd.DataFrame) -> ChartData:
+    """Sales per calendar month and category."""
+    return _monthly(cube, "Category", "category")
+
+
+def monthly_by_region(cube: pd.DataFrame) -> ChartData:
+    """Sales per calendar month and UN M49 region of the customers' countries."""
+    return _monthly(cube, "Country", "region", series_of=region_of_name)
+
+
+def monthly_by_age_group(cube: pd.DataFrame) -> ChartData:
+    """Sales per calendar month and age group, in the schema's order."""
+    return _monthly(cube, "AgeGroup", "age_group", order=tuple(AGE_GROUPS))
 
 
 def sales_by_country(cube: pd.DataFrame) -> ChartData:
@@ -160,10 +180,11 @@ def age_distribution(ages: pd.DataFrame) -> ChartData:
     return {"ages": _ints(counts.index), "orders": _ints(counts)}
 
 
-def top_products(products: pd.DataFrame, n: int = TOP_N) -> ChartData:
+def top_products(products: pd.DataFrame, n: int = TOP_N, by: str = "revenue_cents") -> ChartData:
+    """The n products with the most sales (`by` "revenue_cents") or units sold ("quantity")."""
     grouped = group_sums(products, ["ProductID", "ProductName"], ["revenue_cents", "quantity"])
     grouped = grouped[grouped["revenue_cents"] > 0]
-    grouped = grouped.sort_values("revenue_cents", ascending=False, kind="stable").head(n)
+    grouped = grouped.sort_values(by, ascending=False, kind="stable").head(n)
     ids = [str(i) for i, _ in grouped.index]
     names = [str(name) for _, name in grouped.index]
     # A categorical axis merges equal labels, so a repeated name gets its product id.
@@ -208,6 +229,9 @@ CHART_DATA: dict[str, tuple[str, Callable[[pd.DataFrame], ChartData]]] = {
     "age_groups": ("cube", age_groups),
     "age_distribution": ("ages", age_distribution),
     "top_products": ("products", top_products),
+    "top_products_by_units": ("products", lambda p: top_products(p, by="quantity")),
+    "monthly_by_region": ("cube", monthly_by_region),
+    "monthly_by_age_group": ("cube", monthly_by_age_group),
 }
 
 
@@ -253,24 +277,30 @@ def _axis(title: str, **more: Any) -> dict[str, Any]:
     return {"title": {"text": title}, **more}
 
 
-def monthly_sales_figure(data: ChartData) -> Figure:
-    traces = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "x": data["months"],
-            "y": s["sales"],
-            "name": s["category"],
-        }
-        for s in data["series"]
-    ]
-    return _figure(
-        "Monthly sales by category",
-        traces,
-        not data["months"],
-        xaxis=_axis("Month", type="category"),
-        yaxis=_axis("Sales"),
-    )
+def _monthly_figure(title: str, label: str) -> Callable[[ChartData], Figure]:
+    def figure(data: ChartData) -> Figure:
+        traces = [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": data["months"],
+                "y": s["sales"],
+                "name": s[label],
+            }
+            for s in data["series"]
+        ]
+        return _figure(
+            title,
+            traces,
+            not data["months"],
+            xaxis=_axis("Month", type="category"),
+            yaxis=_axis("Sales"),
+        )
+
+    return figure
+
+
+monthly_sales_figure = _monthly_figure("Monthly sales by category", "category")
 
 
 def sales_by_country_figure(data: ChartData) -> Figure:
@@ -315,21 +345,22 @@ def age_distribution_figure(data: ChartData) -> Figure:
     )
 
 
-def top_products_figure(data: ChartData) -> Figure:
+def top_products_figure(data: ChartData, measure: str = "sales") -> Figure:
+    label, number = ("Sales", ",.2f") if measure == "sales" else ("Units", ",d")
     bar = {
         "type": "bar",
         "orientation": "h",
-        "x": data["sales"][::-1],
+        "x": data[measure][::-1],
         "y": data["products"][::-1],
-        "name": "Sales",
+        "name": label,
         "customdata": data["product_ids"][::-1],
-        "hovertemplate": "%{y} [%{customdata}]<br>Sales %{x:,.2f}<extra></extra>",
+        "hovertemplate": f"%{{y}} [%{{customdata}}]<br>{label} %{{x:{number}}}<extra></extra>",
     }
     return _figure(
-        f"Top {TOP_N} products by sales (all months)",
+        f"Top {TOP_N} products by {label.lower()} (all months)",
         [bar],
         not data["products"],
-        xaxis=_axis("Sales"),
+        xaxis=_axis(label),
         yaxis={"type": "category", "automargin": True},
     )
 
@@ -341,6 +372,9 @@ FIGURES: dict[str, Callable[[ChartData], Figure]] = {
     "age_groups": age_groups_figure,
     "age_distribution": age_distribution_figure,
     "top_products": top_products_figure,
+    "top_products_by_units": lambda data: top_products_figure(data, "quantity"),
+    "monthly_by_region": _monthly_figure("Monthly sales by region", "region"),
+    "monthly_by_age_group": _monthly_figure("Monthly sales by age group", "age_group"),
 }
 assert FIGURES.keys() == CHART_DATA.keys(), "every chart has data and a figure"
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dashboard.filters import Filters, Vocabulary
-from pipeline import aggregate
+from pipeline import aggregate, segments
 
 _KEYS = ("month", "Category", "Country", "AgeGroup", "ProductID", "ProductName", "Age")
 
@@ -82,14 +83,22 @@ class Snapshot:
     cells: np.ndarray  # customers' bit sets, (len(customers), layout.n_bytes) uint8
     layout: aggregate.Layout
     vocabulary: Vocabulary
+    segments: pd.DataFrame  # one row per customer; empty when the run has no segments
+    segment_centroids: pd.DataFrame
 
     @classmethod
     def from_aggregates(cls, frames: Mapping[str, pd.DataFrame], run_id: str) -> Snapshot:
+        tables = {
+            name: frames.get(name, pd.DataFrame(columns=list(columns)))
+            for name, columns in segments.TABLES.items()
+        }
         try:
             aggregate.check(frames)
+            if len(tables["segments"]):
+                segments.check_tables(tables, frames["customers"]["CustomerID"])
             layout = aggregate.layout_from_frame(frames["layout"])
             cells = aggregate.cell_matrix(frames["customers"]["cells"], layout)
-        except aggregate.AggregateError as exc:
+        except (aggregate.AggregateError, segments.SegmentError) as exc:
             raise SnapshotError(f"aggregates of run {run_id!r} cannot be served: {exc}") from exc
         cube = _categorical(frames["cube"])
         customers = _categorical(frames["customers"].drop(columns=["cells"]))
@@ -103,7 +112,18 @@ class Snapshot:
             cells=cells,
             layout=layout,
             vocabulary=Vocabulary.from_cube(cube),
+            segments=tables["segments"].sort_values("CustomerID").reset_index(drop=True),
+            segment_centroids=tables["segment_centroids"],
         )
+
+    def segment_of(self, customer_id: str) -> dict[str, Any] | None:
+        """A customer's segment and RFM values, or None (unknown, or no segments published)."""
+        ids = self.segments["CustomerID"]
+        at = int(ids.searchsorted(customer_id))
+        if at == len(ids) or ids.iloc[at] != customer_id:
+            return None
+        return {k: (v.item() if hasattr(v, "item") else v)
+                for k, v in self.segments.iloc[at].items()}  # fmt: skip
 
     @property
     def orders(self) -> int:

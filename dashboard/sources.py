@@ -24,7 +24,7 @@ import pyarrow.dataset as ds
 from thriftpy2.thrift import TException
 
 from dashboard.snapshot import Snapshot, SnapshotError
-from pipeline import aggregate, hbase_codec
+from pipeline import aggregate, hbase_codec, segments
 from pipeline.adapters import hbase_aggregates, hbase_table
 from pipeline.schema import CLEAN_COLUMNS, DATE_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS
 
@@ -438,7 +438,7 @@ class AggregateSource:
                     return
                 frames: dict[str, pd.DataFrame] = {}
                 runs: set[str] = set()
-                for name in aggregate.PUBLISHED:
+                for name in (*aggregate.PUBLISHED, *segments.TABLES):
                     frames[name], found = hbase_aggregates.scan_aggregate(
                         table, name, self.batch_size
                     )

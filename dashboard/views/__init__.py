@@ -1,5 +1,7 @@
 """The dashboard's pages, one blueprint per page group; ``create_app`` registers ``BLUEPRINTS``."""
 
-from dashboard.views import api, customer, data_docs, overview, pipeline_health
+from dashboard.views import api, customer, data_docs, overview, pipeline_health, segments
 
-BLUEPRINTS = (overview.bp, customer.bp, pipeline_health.bp, data_docs.bp, api.bp)
+BLUEPRINTS = (
+    overview.bp, segments.bp, customer.bp, pipeline_health.bp, data_docs.bp, api.bp,
+)  # fmt: skip

@@ -72,6 +72,11 @@ def snapshot_and_filters() -> tuple[Snapshot, Filters]:
     return snapshot, parse_filters(request.args, snapshot.vocabulary)
 
 
+def cached(snapshot: Snapshot, name: str, build: Callable[[], Any]) -> Any:
+    """A view of the whole snapshot (no filters), built once per snapshot."""
+    return _views().view(snapshot, (name, Filters()), build)
+
+
 def summary(snapshot: Snapshot, filters: Filters) -> dict[str, Any]:
     """KPIs, chart data and top customers of the selection (the page and the JSON API)."""
 

@@ -28,6 +28,9 @@ CHARTS = (
     "age_groups",
     "age_distribution",
     "top_products",
+    "top_products_by_units",
+    "monthly_by_region",
+    "monthly_by_age_group",
 )
 
 

@@ -175,6 +175,38 @@ def test_dashboard_serves_what_hbase_holds(exact_run) -> None:
     assert all(k.encode() in drill.data for k in truth.loc[truth.CustomerID == customer, "row_key"])
 
 
+def test_the_segments_page_shows_the_published_segments_in_a_browser(
+    exact_run, browser, serve_app, browser_output: Path
+) -> None:
+    settings, manifest = exact_run
+    sizes = manifest.stage("segment").detail["sizes"]
+    source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+    base_url = serve_app(create_app(source))
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{base_url}/segments")
+        for chart in ("shares", "recency_days", "frequency", "monetary", "tenure_days"):
+            page.wait_for_selector(f"#chart-{chart} svg.main-svg", state="attached", timeout=30_000)
+        rows = page.locator("#segment-table tbody tr")
+        shown = {
+            rows.nth(i).get_attribute("data-segment"): int(
+                rows.nth(i).locator("td").nth(1).inner_text().replace(",", "")
+            )
+            for i in range(rows.count())
+        }
+        assert shown == sizes
+        page.screenshot(path=str(browser_output / "segments.png"), full_page=True)
+        customer = read_truth(settings.run_dir / "generated")["CustomerID"].iloc[0]
+        page.goto(f"{base_url}/customer?id={customer}")
+        assert page.inner_text("#customer-segment") in sizes
+        assert errors == []
+    finally:
+        context.close()
+
+
 def test_orders_table_is_presplit_on_the_salt_and_rows_spread_over_it(exact_run) -> None:
     settings, _ = exact_run
     connection = hbase_table.connect(settings.thrift_host, settings.thrift_port)

@@ -721,7 +721,23 @@ def test_filters_on_the_aggregates_equal_filters_on_the_clean_rows(
     assert ignored == ({} if not dated else {
         "age_distribution": [p for p in ("start", "end") if p in chosen],
         "top_products": [p for p in ("start", "end") if p in chosen],
+        "top_products_by_units": [p for p in ("start", "end") if p in chosen],
     })  # fmt: skip
+    by_units = figures.chart_data("top_products_by_units", selected)
+    assert by_units["quantity"] == sorted(by_units["quantity"], reverse=True)
+    units = undated.groupby("ProductID")["Quantity"].sum().sort_values(ascending=False)
+    assert by_units["quantity"] == [int(q) for q in units.head(len(by_units["quantity"]))]
+    by_region = figures.monthly_by_region(selected.cube)
+    regions = rows["Country"].map(region_of_name)
+    expected_regions = rows.groupby(regions)["TotalAmount"].sum().round(2).to_dict()
+    assert {s["region"]: round(sum(s["sales"]), 2) for s in by_region["series"]} == pytest.approx(
+        expected_regions
+    )
+    by_age = figures.monthly_by_age_group(selected.cube)
+    assert [s["age_group"] for s in by_age["series"]] == [
+        g for g in AGE_GROUPS if g in set(rows["AgeGroup"])
+    ]
+    assert by_age["months"] == monthly["months"]
 
 
 def test_top_customers_are_those_with_orders_in_the_selection_by_lifetime_sales(
