@@ -31,10 +31,12 @@ DEFAULT_CSP = (
 )
 # VIEW_CACHE_SIZE: computed views (summaries, figures) kept per filter combination.
 # DATA_DOCS_DIR: folder of the Great Expectations Data Docs served at /data-docs/ (None: 404).
+# EDA_REPORT: the HTML file of `pipeline eda`, served at /eda (None: 404).
 DEFAULT_CONFIG: dict[str, Any] = {
     "CONTENT_SECURITY_POLICY": DEFAULT_CSP,
     "VIEW_CACHE_SIZE": 256,
     "DATA_DOCS_DIR": None,
+    "EDA_REPORT": None,
     # Requests must name this machine: a page elsewhere that points its own host name at
     # 127.0.0.1 (DNS rebinding) gets a 400 instead of customer data. `serve` adds its bind host.
     "TRUSTED_HOSTS": ["127.0.0.1", "localhost"],

@@ -23,7 +23,7 @@ class SnapshotError(ValueError):
     """Aggregates that cannot be served (incomplete, inconsistent); the message says which."""
 
 
-def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
+def categorical(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.reset_index(drop=True).copy()
     for column in _KEYS:
         if column in out.columns:
@@ -100,13 +100,13 @@ class Snapshot:
             cells = aggregate.cell_matrix(frames["customers"]["cells"], layout)
         except (aggregate.AggregateError, segments.SegmentError) as exc:
             raise SnapshotError(f"aggregates of run {run_id!r} cannot be served: {exc}") from exc
-        cube = _categorical(frames["cube"])
-        customers = _categorical(frames["customers"].drop(columns=["cells"]))
+        cube = categorical(frames["cube"])
+        customers = categorical(frames["customers"].drop(columns=["cells"]))
         return cls(
             run_id=run_id,
             cube=cube,
-            ages=_categorical(frames["ages"]),
-            products=_categorical(frames["products"]),
+            ages=categorical(frames["ages"]),
+            products=categorical(frames["products"]),
             customers=customers,
             customer_arrays=Customers.from_frame(customers),
             cells=cells,

@@ -179,6 +179,17 @@ def cmd_segment(args: argparse.Namespace) -> int:
     return _stage("segment", args)
 
 
+def cmd_eda(args: argparse.Namespace) -> int:
+    from pipeline.eda_scan import write_report
+
+    result = write_report(Settings.from_env(), args.output, args.chunk_rows, progress=Bars())
+    print(
+        f"EDA report: {result.path} ({result.rows:,} orders of run {result.run_id or '(any)'}, "
+        f"{result.seconds:.1f}s, {result.rows_per_s:,.0f} rows/s)"
+    )
+    return 0
+
+
 def cmd_aggregate(args: argparse.Namespace) -> int:
     return _stage("aggregate", args)
 
@@ -288,7 +299,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         print(f"\ndashboard on {url}  (Ctrl-C stops it and the stack)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            config = {"DATA_DOCS_DIR": str(output / "data-docs")}
+            config = {
+                "DATA_DOCS_DIR": str(output / "data-docs"),
+                "EDA_REPORT": str(output / "eda" / "report.html"),
+            }
             serve(source, host="127.0.0.1", port=args.port, config=config)
     return 0
 
@@ -300,12 +314,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.source:
         clean = args.source / "clean" if (args.source / "clean").is_dir() else args.source
         source = ParquetSource(clean)  # reads manifest.json beside clean/
-        docs = args.source / "data-docs"
+        docs, eda = args.source / "data-docs", args.source / "eda" / "report.html"
     else:
         settings = Settings.from_env()
         source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
-        docs = settings.output_dir / "data-docs"
-    config = {"DATA_DOCS_DIR": str(args.data_docs or docs)}
+        docs, eda = settings.output_dir / "data-docs", settings.output_dir / "eda" / "report.html"
+    config = {"DATA_DOCS_DIR": str(args.data_docs or docs), "EDA_REPORT": str(eda)}
     print(f"dashboard on http://127.0.0.1:{args.port}  (Ctrl-C stops it)", flush=True)
     serve(source, host="127.0.0.1", port=args.port, config=config)
     return 0
@@ -414,6 +428,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("segment", help="a run's clean/ -> customer segments (RFM, KMeans), gated")
     run_arg(p)
     p.set_defaults(func=cmd_segment)
+
+    p = sub.add_parser(
+        "eda", help="the published run's orders from HBase (Thrift) -> one HTML EDA report"
+    )
+    p.add_argument("--output", type=Path, required=True, help="folder for report.html")
+    p.add_argument(
+        "--chunk-rows", type=_rows, default=50_000, help="rows read from HBase per chunk"
+    )
+    p.set_defaults(func=cmd_eda)
 
     p = sub.add_parser("aggregate", help="a loaded run's clean/ -> the dashboard's aggregates")
     run_arg(p)

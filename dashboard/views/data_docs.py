@@ -1,4 +1,5 @@
-"""The Great Expectations Data Docs, served from the DATA_DOCS_DIR folder in a sandbox."""
+"""Generated documents, served in a sandbox: the Great Expectations Data Docs (DATA_DOCS_DIR) and
+the EDA report of `pipeline eda` (EDA_REPORT)."""
 
 from __future__ import annotations
 
@@ -34,5 +35,17 @@ def document(path: str) -> ResponseReturnValue:
     if path.endswith("/"):
         path += "index.html"
     response = send_from_directory(docs.resolve(), path, max_age=60)
+    response.headers["Content-Security-Policy"] = DATA_DOCS_CSP
+    return response
+
+
+@bp.get("/eda")
+def eda_report() -> ResponseReturnValue:
+    """The EDA report file, if one was written (`pipeline eda --output DIR`)."""
+    configured = current_app.config.get("EDA_REPORT")
+    report = Path(configured) if configured else None
+    if report is None or not report.is_file():
+        raise NotFound("No EDA report yet: `pipeline eda --output DIR` writes one.")
+    response = send_from_directory(report.parent.resolve(), report.name, max_age=60)
     response.headers["Content-Security-Policy"] = DATA_DOCS_CSP
     return response

@@ -8,6 +8,7 @@ same timestamp, deletes, scans).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -210,6 +211,23 @@ def _run_filter(run_id: str, operator: str, filter_if_missing: bool) -> bytes:
     return (
         f"SingleColumnValueFilter('order', '_run', {operator}, 'binary:{value}', {missing}, true)"
     ).encode()
+
+
+def scan_chunks(
+    host: str, port: int, table: str, chunk_rows: int, run_id: str | None = None
+) -> Iterator[pd.DataFrame]:
+    """The table's rows (those of `run_id`, when given) as clean frames of at most `chunk_rows`
+    rows: one chunk of Thrift rows is in memory at a time."""
+    connection = connect(host, port)
+    try:
+        rows = connection.table(table).scan(
+            batch_size=min(chunk_rows, 10_000),
+            filter=_run_filter(run_id, "=", filter_if_missing=True) if run_id else None,
+        )
+        while chunk := list(itertools.islice(rows, chunk_rows)):
+            yield hbase_codec.decode_frame(chunk)
+    finally:
+        connection.close()
 
 
 def count_rows_of_run(host: str, port: int, table: str, run_id: str) -> int:

@@ -13,6 +13,7 @@ from dashboard.sources import AggregateSource
 from pipeline import hbase_codec, segments
 from pipeline.adapters import hbase_aggregates, hbase_table
 from pipeline.adapters.raw_store import read_raw
+from pipeline.eda_scan import write_report
 from pipeline.jobs.stream_ingest import run_stream_ingest
 from pipeline.orders_files import read_truth
 from pipeline.run import Manifest, run_pipeline
@@ -119,6 +120,21 @@ def test_every_customer_is_published_in_exactly_one_segment(exact_run) -> None:
         .equals(spent.sort_index().rename("monetary_cents"))
     )
     assert len(tables["segment_centroids"]) == stage.detail["k"]
+
+
+def test_the_eda_report_reads_the_published_run_from_hbase_in_chunks(
+    exact_run, tmp_path: Path
+) -> None:
+    settings, manifest = exact_run
+    chunks = hbase_table.scan_chunks(
+        settings.thrift_host, settings.thrift_port, settings.hbase_table, 7_000, manifest.run_id
+    )
+    assert [len(chunk) for chunk in chunks] == [7_000, 7_000, ROWS - 14_000]
+    result = write_report(settings, tmp_path / "eda", chunk_rows=5_000)
+    assert (result.rows, result.run_id) == (ROWS, manifest.run_id)
+    page = result.path.read_text(encoding="utf-8")
+    assert f"{ROWS:,} orders" in page and manifest.run_id in page
+    assert 'id="eda-quarantine"' in page and 'id="chart-top_products_by_units"' in page
 
 
 def test_a_second_stream_run_adds_no_duplicates(exact_run) -> None:
