@@ -26,6 +26,7 @@ SUBCOMMANDS = [
     ["stack", "up"],
     ["quality", "repair-report"],
     ["segment"],
+    ["eda"],
     ["aggregate"],
     ["publish"],
 ]
