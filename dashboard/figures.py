@@ -137,6 +137,11 @@ def monthly_by_region(cube: pd.DataFrame) -> ChartData:
     return _monthly(cube, "Country", "region", series_of=region_of_name)
 
 
+def monthly_by_segment(cube: pd.DataFrame) -> ChartData:
+    """Sales per calendar month and customer segment (one series when the run has none)."""
+    return _monthly(cube, "Segment", "segment", series_of=lambda s: s or "all customers")
+
+
 def monthly_by_age_group(cube: pd.DataFrame) -> ChartData:
     """Sales per calendar month and age group, in the schema's order."""
     return _monthly(cube, "AgeGroup", "age_group", order=tuple(AGE_GROUPS))
@@ -232,6 +237,7 @@ CHART_DATA: dict[str, tuple[str, Callable[[pd.DataFrame], ChartData]]] = {
     "top_products_by_units": ("products", lambda p: top_products(p, by="quantity")),
     "monthly_by_region": ("cube", monthly_by_region),
     "monthly_by_age_group": ("cube", monthly_by_age_group),
+    "monthly_by_segment": ("cube", monthly_by_segment),
 }
 
 
@@ -375,6 +381,7 @@ FIGURES: dict[str, Callable[[ChartData], Figure]] = {
     "top_products_by_units": lambda data: top_products_figure(data, "quantity"),
     "monthly_by_region": _monthly_figure("Monthly sales by region", "region"),
     "monthly_by_age_group": _monthly_figure("Monthly sales by age group", "age_group"),
+    "monthly_by_segment": _monthly_figure("Monthly sales by customer segment", "segment"),
 }
 assert FIGURES.keys() == CHART_DATA.keys(), "every chart has data and a figure"
 

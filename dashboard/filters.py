@@ -22,7 +22,7 @@ from werkzeug.exceptions import BadRequest
 
 from pipeline.schema import AGE_GROUPS
 
-FILTER_PARAMS: tuple[str, ...] = ("start", "end", "country", "category", "age_group")
+FILTER_PARAMS: tuple[str, ...] = ("start", "end", "country", "category", "age_group", "segment")
 CUSTOMER_PARAM = "id"
 CUSTOMER_ID_MAX_LEN = 64
 # Filter -> the aggregate column it applies to; an aggregate without the column ignores it.
@@ -32,6 +32,7 @@ FILTER_COLUMNS: dict[str, str] = {
     "country": "Country",
     "category": "Category",
     "age_group": "AgeGroup",
+    "segment": "Segment",
 }
 
 _CUSTOMER_ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -54,6 +55,7 @@ class Vocabulary:
     categories: tuple[str, ...]
     age_groups: tuple[str, ...] = AGE_GROUPS
     months: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()  # none when the run has no customer segments
 
     @property
     def first_month(self) -> str | None:
@@ -69,6 +71,7 @@ class Vocabulary:
             countries=_distinct(cube["Country"]),
             categories=_distinct(cube["Category"]),
             months=_distinct(cube["month"]),
+            segments=tuple(s for s in _distinct(cube.get("Segment", pd.Series())) if s),
         )
 
 
@@ -83,6 +86,7 @@ class Filters:
     country: str | None = None
     category: str | None = None
     age_group: str | None = None
+    segment: str | None = None
 
     def to_query(self) -> dict[str, str]:
         """The set filters as query parameters (round-trips through ``parse_filters``)."""
@@ -113,6 +117,7 @@ class Filters:
             ("Country", self.country),
             ("Category", self.category),
             ("AgeGroup", self.age_group),
+            ("Segment", self.segment),
         ):
             if value is not None and column in frame.columns:
                 keep &= (frame[column] == value).to_numpy()
@@ -177,6 +182,7 @@ def parse_filters(args: Mapping[str, Any], vocabulary: Vocabulary) -> Filters:
             vocabulary.age_groups,
             "expected one of " + ", ".join(vocabulary.age_groups),
         ),
+        segment=_choice(args, "segment", vocabulary.segments, "not a segment of this run"),
     )
 
 

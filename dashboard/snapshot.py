@@ -16,7 +16,7 @@ import pandas as pd
 from dashboard.filters import Filters, Vocabulary
 from pipeline import aggregate, segments
 
-_KEYS = ("month", "Category", "Country", "AgeGroup", "ProductID", "ProductName", "Age")
+_KEYS = ("month", "Category", "Country", "AgeGroup", "ProductID", "ProductName", "Age", "Segment")
 
 
 class SnapshotError(ValueError):

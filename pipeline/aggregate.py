@@ -6,12 +6,13 @@ of any split of the rows add up to exactly the aggregate of the whole: Spark run
 
 Aggregates (keys -> measures) and the filters each one can answer:
 
-- ``cube``: month, Category, Country, AgeGroup -> orders, quantity, revenue_cents. Every filter.
-- ``ages``: Age, AgeGroup, Country, Category -> orders, revenue_cents. Not the month range.
-- ``products``: ProductID, ProductName, Category, Country, AgeGroup -> orders, quantity,
+- ``cube``: month, Category, Country, AgeGroup, Segment -> orders, quantity, revenue_cents. Every
+  filter.
+- ``ages``: Age, AgeGroup, Country, Category, Segment -> orders, revenue_cents. Not the month range.
+- ``products``: ProductID, ProductName, Category, Country, AgeGroup, Segment -> orders, quantity,
   revenue_cents. Not the month range.
-- ``customers``: CustomerID, Name, Country, AgeGroup -> orders, revenue_cents (lifetime) and
-  ``cells``, a bit set of the (month, Category) pairs the customer ordered in, laid out by
+- ``customers``: CustomerID, Name, Country, AgeGroup, Segment -> orders, revenue_cents (lifetime)
+  and ``cells``, a bit set of the (month, Category) pairs the customer ordered in, laid out by
   ``layout``. Distinct customers are not additive; this bit set makes the "customers" KPI exact
   for every filter: a customer counts when a row of theirs matches Country/AgeGroup and its bit
   set meets the selected months x categories. One row per customer (50k here, ~50 bytes of bits
@@ -46,16 +47,22 @@ class Spec:
         return (*self.keys, *self.measures)
 
 
+# The customer's segment (pipeline.segments), a key of every aggregate so that it filters every
+# chart; NO_SEGMENT for orders of a run (or a local source) without segments.
+SEGMENT = "Segment"
+NO_SEGMENT = ""
 ADDITIVE: dict[str, Spec] = {
-    "cube": Spec(("month", "Category", "Country", "AgeGroup"), MEASURES),
-    "ages": Spec(("Age", "AgeGroup", "Country", "Category"), ("orders", "revenue_cents")),
-    "products": Spec(("ProductID", "ProductName", "Category", "Country", "AgeGroup"), MEASURES),
+    "cube": Spec(("month", "Category", "Country", "AgeGroup", SEGMENT), MEASURES),
+    "ages": Spec(("Age", "AgeGroup", "Country", "Category", SEGMENT), ("orders", "revenue_cents")),
+    "products": Spec(
+        ("ProductID", "ProductName", "Category", "Country", "AgeGroup", SEGMENT), MEASURES
+    ),
     "customer_cells": Spec(
-        ("CustomerID", "Name", "Country", "AgeGroup", "month", "Category"),
+        ("CustomerID", "Name", "Country", "AgeGroup", SEGMENT, "month", "Category"),
         ("orders", "revenue_cents"),
     ),
 }
-CUSTOMER_KEYS: tuple[str, ...] = ("CustomerID", "Name", "Country", "AgeGroup")
+CUSTOMER_KEYS: tuple[str, ...] = ("CustomerID", "Name", "Country", "AgeGroup", SEGMENT)
 CUSTOMERS_COLUMNS: tuple[str, ...] = (*CUSTOMER_KEYS, "orders", "revenue_cents", "cells")
 LAYOUT_COLUMNS: tuple[str, ...] = ("axis", "position", "value")
 PUBLISHED: tuple[str, ...] = ("cube", "ages", "products", "customers", "layout")
@@ -129,6 +136,8 @@ def revenue_cents(totals: pd.Series | np.ndarray) -> np.ndarray:
 def partial(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """One additive aggregate of a batch of clean rows (any batch: a file, a Spark partition)."""
     spec = ADDITIVE[name]
+    if SEGMENT not in frame.columns:
+        frame = frame.assign(**{SEGMENT: NO_SEGMENT})
     sources = [c for c in spec.keys if c != "month"]
     needed = {"OrderDate"} if "month" in spec.keys else set()
     needed |= {src for src, outs in _INPUTS.items() if set(outs) & set(spec.measures)}

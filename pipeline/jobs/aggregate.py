@@ -10,6 +10,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipeline import aggregate
+from pipeline.adapters.hadoop_fs import exists
+from pipeline.jobs.segment import customers_path
 from pipeline.settings import Settings
 
 
@@ -72,10 +74,23 @@ def one(summed: DataFrame, name: str) -> DataFrame:
     return summed.filter(F.col("aggregate") == name).select(*spec.columns)
 
 
+def with_segments(spark: SparkSession, settings: Settings, clean: DataFrame) -> DataFrame:
+    """Clean rows with their customer's segment (NO_SEGMENT when the run has none)."""
+    path = customers_path(settings)
+    if not exists(spark, path):
+        return clean.withColumn(aggregate.SEGMENT, F.lit(aggregate.NO_SEGMENT))
+    segments = spark.read.parquet(path).select(
+        "CustomerID", F.col("segment").alias(aggregate.SEGMENT)
+    )
+    return clean.join(segments, "CustomerID", "left").fillna(
+        aggregate.NO_SEGMENT, subset=[aggregate.SEGMENT]
+    )
+
+
 def run_aggregate(spark: SparkSession, settings: Settings) -> dict[str, int]:
     """Writes every published aggregate under ``<run_root>/aggregates/<name>`` (overwrite);
     returns the rows of each."""
-    clean = spark.read.parquet(settings.clean)
+    clean = with_segments(spark, settings, spark.read.parquet(settings.clean))
     counts: dict[str, int] = {}
 
     def write(name: str, frame: DataFrame) -> None:

@@ -31,6 +31,7 @@ CHARTS = (
     "top_products_by_units",
     "monthly_by_region",
     "monthly_by_age_group",
+    "monthly_by_segment",
 )
 
 

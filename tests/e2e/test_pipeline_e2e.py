@@ -120,6 +120,14 @@ def test_every_customer_is_published_in_exactly_one_segment(exact_run) -> None:
         .equals(spent.sort_index().rename("monetary_cents"))
     )
     assert len(tables["segment_centroids"]) == stage.detail["k"]
+    # The segment filters the dashboard's aggregates, which Spark joined with the segments.
+    source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+    client = create_app(source).test_client()
+    spent_by = published.set_index("CustomerID")["segment"]
+    for name, size in stage.detail["sizes"].items():
+        kpis = client.get(f"/api/summary?segment={name}").get_json()["kpis"]
+        theirs = truth[truth["CustomerID"].map(spent_by) == name]
+        assert (kpis["customers"], kpis["orders"]) == (size, len(theirs))
 
 
 def test_the_eda_report_reads_the_published_run_from_hbase_in_chunks(

@@ -132,8 +132,11 @@ def test_segments_are_published_beside_the_aggregates_and_read_back_exactly(
     spark, settings: Settings, clean: pd.DataFrame
 ) -> None:
     write_clean(spark, clean, settings)
-    run_aggregate(spark, settings)
     result = run_segment(spark, settings)
+    run_aggregate(spark, settings)  # joins each order with its customer's segment
+    cube = spark.read.parquet(aggregate_path(settings, "cube")).toPandas()
+    assert cube.groupby("Segment")["orders"].sum().gt(0).all()
+    assert set(cube["Segment"]) == set(result.sizes)
     published = hbase_aggregates.publish_aggregates(spark, settings)
     assert published.rows["segments"] == result.customers == clean["CustomerID"].nunique()
     assert published.rows["segment_centroids"] == result.k

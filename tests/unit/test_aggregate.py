@@ -157,14 +157,28 @@ def test_a_customers_bits_are_exactly_the_months_and_categories_they_ordered_in(
 def test_the_cube_of_realistic_orders_is_keyed_by_month_category_country_age_group() -> None:
     frame = clean_orders(rows=500)
     cube = aggregate.partial("cube", frame)
-    assert list(cube.columns) == ["month", "Category", "Country", "AgeGroup", *aggregate.MEASURES]
-    assert not cube.duplicated(["month", "Category", "Country", "AgeGroup"]).any()
+    keys = ["month", "Category", "Country", "AgeGroup", "Segment"]
+    assert list(cube.columns) == [*keys, *aggregate.MEASURES]
+    assert not cube.duplicated(keys).any()
+    assert set(cube["Segment"]) == {aggregate.NO_SEGMENT}, "orders without segments"
     assert cube["month"].str.fullmatch(r"\d{4}-\d{2}").all()
     assert cube["orders"].sum() == 500
     japan = frame[(frame["Country"] == "Japan") & (frame["Category"] == "Books")]
     got = cube[(cube["Country"] == "Japan") & (cube["Category"] == "Books")]
     assert got["revenue_cents"].sum() == round(japan["TotalAmount"].sum() * 100)
     assert got["quantity"].sum() == japan["Quantity"].sum()
+
+
+def test_the_segment_splits_every_aggregate_and_the_totals_stay() -> None:
+    frame = clean_orders(rows=600)
+    big = frame.groupby("CustomerID")["TotalAmount"].transform("sum") > 2_000
+    segmented = frame.assign(Segment=np.where(big, "champions", "new"))
+    plain, split = aggregate.build_aggregates(frame), aggregate.build_aggregates(segmented)
+    assert aggregate.check(split) == aggregate.check(plain)
+    for name in ("cube", "ages", "products", "customers"):
+        assert set(split[name]["Segment"]) == {"champions", "new"}, name
+    customers = split["customers"].set_index("CustomerID")["Segment"]
+    assert customers.to_dict() == segmented.groupby("CustomerID")["Segment"].first().to_dict()
 
 
 def test_months_of_accepts_date_objects_and_datetime64_in_any_year() -> None:

@@ -651,7 +651,7 @@ def test_invalid_parameter_is_a_400_that_names_the_parameter() -> None:
     assert caught.value.code == 400
     assert caught.value.parameter == "id"
     assert "{{" not in caught.value.description
-    assert set(FILTER_PARAMS) == {"start", "end", "country", "category", "age_group"}
+    assert set(FILTER_PARAMS) == {"start", "end", "country", "category", "age_group", "segment"}
 
 
 SELECTIONS = st.fixed_dictionaries(

@@ -38,6 +38,7 @@ REJECTION_PROBES = {
     "country": ("x",),
     "category": ("x",),
     "age_group": ("x",),
+    "segment": ("x",),
     "id": ("x" * 65, "x y"),
 }
 
@@ -98,7 +99,8 @@ def is_acceptable(name: str, value: str) -> bool:
         if len(value) != 7 or not re.fullmatch(r"[0-9]{4}-[0-9]{2}", value):
             return False
         return int(value[:4]) >= 1 and 1 <= int(value[5:]) <= 12
-    allowed = {"country": COUNTRIES, "category": CATEGORIES, "age_group": AGE_GROUPS}
+    # The fuzzed source has no customer segments: no segment is acceptable.
+    allowed = {"country": COUNTRIES, "category": CATEGORIES, "age_group": AGE_GROUPS, "segment": ()}
     if name in allowed:
         return value in allowed[name]
     ascii_safe = string.ascii_letters + string.digits + "_-"

@@ -57,7 +57,7 @@ def client(orders: pd.DataFrame, tables: dict[str, pd.DataFrame]):
     rows = FakeTable(store, "customer_orders")
     for record in orders.to_dict("records"):
         rows.put(*hbase_codec.encode(record))
-    frames = {**aggregate.build_aggregates(orders), **tables}
+    frames = {**aggregate.build_aggregates(segmented(orders, tables)), **tables}
     with (
         patch.object(hbase_aggregates, "connect", lambda host, port: FakeConnection(store)),
         patch.object(hbase_aggregates, "ensure_table", lambda host, port, table: None),
@@ -65,6 +65,30 @@ def client(orders: pd.DataFrame, tables: dict[str, pd.DataFrame]):
         hbase_aggregates.publish_aggregates(frames, Settings(), manifest={}, run_id="run-1")
     source = AggregateSource("hbase", 9090, connect=lambda: FakeConnection(store))
     return create_app(source, {"TESTING": True}).test_client()
+
+
+def segmented(orders: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The orders with their customer's segment, as the aggregate job joins them."""
+    names = tables["segments"].set_index("CustomerID")["segment"]
+    return orders.assign(Segment=orders["CustomerID"].map(names))
+
+
+def test_the_segment_filters_every_chart_and_the_kpis(client, orders, tables) -> None:
+    rows = segmented(orders, tables)
+    theirs = rows[rows["Segment"] == "champions"]
+    body = client.get("/api/summary?segment=champions").get_json()
+    assert body["kpis"]["orders"] == len(theirs)
+    assert body["kpis"]["customers"] == theirs["CustomerID"].nunique()
+    assert body["kpis"]["revenue"] == round(float(theirs["TotalAmount"].sum()), 2)
+    assert body["ignored_filters"] == {}
+    trend = body["charts"]["monthly_by_segment"]["series"]
+    assert [s["segment"] for s in trend] == ["champions"]
+    everyone = client.get("/api/summary").get_json()["charts"]["monthly_by_segment"]["series"]
+    assert {s["segment"] for s in everyone} == {"champions", "hibernating", "loyal"}
+    page = client.get("/?segment=champions").get_data(as_text=True)
+    assert '<option value="champions" selected>' in page
+    refused = client.get("/api/summary?segment=whales")
+    assert refused.status_code == 400 and "whales" not in refused.get_data(as_text=True)
 
 
 def test_the_api_accounts_for_every_customer_and_cent(client, orders: pd.DataFrame) -> None:
@@ -107,6 +131,7 @@ def test_a_run_without_segments_says_so(orders: pd.DataFrame) -> None:
     assert client.get("/api/segments").get_json()["segments"] == []
     customer = orders["CustomerID"].iloc[0]
     assert b'id="customer-segment"' not in client.get(f"/customer?id={customer}").data
+    assert b'name="segment"' not in client.get("/").data, "no segment filter without segments"
 
 
 def test_the_figures_are_valid_plotly(tables) -> None:
