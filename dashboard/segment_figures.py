@@ -87,6 +87,7 @@ def segment_figures(summary: list[dict[str, Any]]) -> dict[str, Figure]:
             {
                 "type": "box",
                 "name": s["segment"],
+                "x": [s["segment"]],  # precomputed boxes need a position each, else all sit at 0
                 "lowerfence": [s["quantiles"][measure][0]],
                 "q1": [s["quantiles"][measure][1]],
                 "median": [s["quantiles"][measure][2]],

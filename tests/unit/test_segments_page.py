@@ -139,6 +139,8 @@ def test_the_figures_are_valid_plotly(tables) -> None:
     for name, figure in segment_figures(summary).items():
         go.Figure(figure)  # raises on an invalid property
         assert figure["data"], name
+        if name != "shares":  # one box per segment, each at its own place on the axis
+            assert [t["x"] for t in figure["data"]] == [[s["segment"]] for s in summary]
 
 
 def test_a_snapshot_refuses_segments_that_miss_a_customer(orders, tables) -> None:
