@@ -267,6 +267,12 @@ def to_markdown(results: dict[str, Any]) -> str:
                 f"dashboard {name}: p50 {d['p50_ms']} ms, p95 {d['p95_ms']} ms, "
                 f"p99 {d['p99_ms']} ms, {d['requests']} requests"
             )
+    if seg := results.get("segments"):
+        lines += [
+            *([""] if lines[-1] else []),
+            f"segmentation (local Spark): {seg['orders']:,} orders of {seg['customers']:,} "
+            f"customers in {seg['seconds']} s ({seg['orders_per_s']:,} orders/s), k = {seg['k']}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -276,6 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--generator-rows", type=int, default=500_000)
     parser.add_argument("--naive-rows", type=int, default=5_000)
     parser.add_argument("--no-stack", action="store_true", help="only the pure, in-process parts")
+    parser.add_argument(
+        "--segment-orders", type=int, default=SEED_ROWS, help="orders to segment (0: none)"
+    )
+    parser.add_argument("--segment-customers", type=int, default=50_000)
     parser.add_argument("--output", type=Path, default=Path("build/bench"))
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
@@ -288,6 +298,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(json.dumps(results["generator"]), flush=True)
     if not args.no_stack:
         results["stack"] = bench_stack(args.rows, args.output.resolve())
+    if args.segment_orders:
+        from pipeline.segment_bench import bench_segments
+
+        results["segments"] = bench_segments(args.segment_orders, args.segment_customers)
     (args.output / "results.json").write_text(json.dumps(results, indent=2, default=str))
     (args.output / "results.md").write_text(to_markdown(results))
     print(to_markdown(results))

@@ -34,6 +34,7 @@ def random_filters(vocabulary: Vocabulary, rnd: random.Random) -> dict[str, str]
         ("country", vocabulary.countries),
         ("category", vocabulary.categories),
         ("age_group", vocabulary.age_groups),
+        ("segment", vocabulary.segments),
     ):
         if values and rnd.random() < 0.5:
             query[name] = rnd.choice(values)

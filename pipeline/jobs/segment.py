@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -26,6 +27,9 @@ from pipeline.settings import Settings
 
 SEED = 20_240_601  # the clustering is seeded: the same orders give the same segments
 STARTS = 3
+# KMeans runs some hundred small Spark jobs per k, each a task per partition: the customers' few
+# features sit in one partition per this many customers.
+CUSTOMERS_PER_PARTITION = 250_000
 RFM_DDL = ", ".join(f"`{c}` {t}" for c, t in segments.RFM_TYPES.items())
 LOGS = "log_features"
 CUSTOMERS_COLUMNS: tuple[str, ...] = tuple(segments.TABLES["segments"])
@@ -109,8 +113,12 @@ def run_segment(spark: SparkSession, settings: Settings) -> SegmentResult:
         customers = featured.count()
         scaler = StandardScaler(inputCol=LOGS, outputCol="features", withMean=True, withStd=True)
         scaler_model = scaler.fit(featured)
-        scaled = scaler_model.transform(featured).cache()
-        fits = {k: fit_kmeans(scaled, k) for k in segments.K_RANGE if k < customers}
+        partitions = max(1, -(-customers // CUSTOMERS_PER_PARTITION))
+        scaled = scaler_model.transform(featured).coalesce(partitions).cache()
+        ks = [k for k in segments.K_RANGE if k < customers]
+        # The fits are independent and each mostly waits on its jobs' scheduling: side by side.
+        with ThreadPoolExecutor(max_workers=max(1, len(ks))) as pool:
+            fits = dict(zip(ks, pool.map(lambda k: fit_kmeans(scaled, k), ks), strict=True))
         silhouettes = {k: s for k, (_, s) in fits.items()}
         k = segments.choose_k(silhouettes)
         if k is None:  # too few distinct customers to cluster: one segment

@@ -52,3 +52,34 @@ def test_the_report_shows_each_stage_s_cpu_seconds_and_peak_memory() -> None:
     report = to_markdown(results)
     assert "| transform | 10 | 9 | 2.0 | 4 | 3.5 | 812.0 |" in report
     assert "| stage | rows in | rows out | seconds | rows/s | CPU s | peak RSS MiB |" in report
+
+
+def test_the_report_gives_the_segmentation_s_time_at_its_volume() -> None:
+    results = {
+        "command": "nox -s bench -- --no-stack",
+        "machine": {"cores": 2},
+        "generator": {"generator_rows_per_s": 1, "naive_faker_rows_per_s": 1, "ratio": 1.0},
+        "cleaner": {"rows_per_s": 1},
+        "segments": {"orders": 6_000_000, "customers": 50_000, "seconds": 40.0,
+                     "orders_per_s": 150_000, "k": 3},
+    }  # fmt: skip
+    assert (
+        "segmentation (local Spark): 6,000,000 orders of 50,000 customers in 40.0 s "
+        "(150,000 orders/s), k = 3"
+    ) in to_markdown(results)
+
+
+def test_the_segmentation_bench_s_orders_cover_every_customer(tmp_path) -> None:
+    import pandas as pd
+
+    from pipeline.segment_bench import write_orders
+
+    write_orders(tmp_path / "clean", orders=5_000, customers=300)
+    orders = pd.read_parquet(tmp_path / "clean")
+    assert len(orders) == 5_000
+    assert orders["CustomerID"].nunique() == 300
+    assert (orders["OrderDate"] >= orders["RegistrationDate"]).all()
+    assert (orders["TotalAmount"] > 0).all()
+    per_customer = orders.groupby("CustomerID").size()
+    assert per_customer.max() > 5 * per_customer.median()  # heavy-tailed, like real shops
+    assert orders.groupby("CustomerID")["RegistrationDate"].nunique().eq(1).all()
