@@ -238,7 +238,9 @@ def cmd_stack_up(args: argparse.Namespace) -> int:
     with (
         contextlib.suppress(KeyboardInterrupt),
         running_stack(
-            args.log_dir, progress=lambda line: print(line, file=sys.stderr, flush=True)
+            args.log_dir,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+            topology=args.topology,
         ) as endpoints,
     ):
         exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in endpoints.as_env().items())
@@ -482,6 +484,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stack_prepare)
     p = stack_sub.add_parser("up", help="start Kafka, HDFS, HBase + Thrift until Ctrl-C")
     p.add_argument("--log-dir", type=Path, default=Path("output/stack-logs"))
+    p.add_argument(
+        "--topology",
+        choices=("single", "cluster"),
+        default="single",
+        help="cluster: Kafka as three brokers (replication factor 3, min.insync.replicas 2)",
+    )
     p.add_argument(
         "--env-file",
         type=Path,

@@ -6,12 +6,14 @@ trip; each container's log is written to the run's log folder when it stops.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import socket
 import tempfile
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ testcontainers_config.ryuk_disabled = True  # Ryuk's image cannot be pulled here
 testcontainers_config.tc_host_override = "127.0.0.1"
 CONF_TEMPLATES = Path(__file__).resolve().parent / "conf"
 LOOPBACK = "127.0.0.1"
+TOPOLOGIES = {"single": 1, "cluster": 3}  # Kafka brokers per topology
 
 
 def free_port() -> int:
@@ -119,33 +122,53 @@ class Service:
 
 
 class KafkaService(Service):
+    """One KRaft node, broker and controller in one process: alone, or one of a cluster whose
+    controllers all vote (``join``)."""
+
     name = "kafka"
 
-    def __init__(self, image: str, run_dir: Path) -> None:
+    def __init__(self, image: str, run_dir: Path, node_id: int = 1) -> None:
+        self.name = "kafka" if node_id == 1 else f"kafka-{node_id}"
         super().__init__(image, run_dir)
+        self.node_id = node_id
         self.port, self.controller_port = free_port(), free_port()
+        self.cluster: list[KafkaService] = [self]
+        self.cluster_id = ""
 
     @property
     def bootstrap(self) -> str:
         return f"{LOOPBACK}:{self.port}"
 
+    def join(self, cluster: list[KafkaService], cluster_id: str) -> KafkaService:
+        self.cluster, self.cluster_id = cluster, cluster_id
+        return self
+
     def write_conf(self) -> None:
-        props = {
+        replicas = min(3, len(self.cluster))
+        props: dict[str, object] = {
             "process.roles": "broker,controller",
-            "node.id": 1,
+            "node.id": self.node_id,
             "listeners": f"PLAINTEXT://{self.bootstrap},CONTROLLER://{LOOPBACK}:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{self.bootstrap}",
             "controller.listener.names": "CONTROLLER",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "controller.quorum.bootstrap.servers": f"{LOOPBACK}:{self.controller_port}",
             "log.dirs": "/data/kafka",
             "num.partitions": 2,
-            "offsets.topic.replication.factor": 1,
-            "transaction.state.log.replication.factor": 1,
-            "transaction.state.log.min.isr": 1,
+            "default.replication.factor": replicas,
+            "min.insync.replicas": max(1, replicas - 1),
+            "offsets.topic.replication.factor": replicas,
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": max(1, replicas - 1),
             "group.initial.rebalance.delay.ms": 0,
             "message.max.bytes": 2_097_152,
         }
+        if len(self.cluster) == 1:
+            props["controller.quorum.bootstrap.servers"] = f"{LOOPBACK}:{self.controller_port}"
+        else:  # a static quorum: every node knows every voter; start.sh formats with the shared id
+            props["controller.quorum.voters"] = ",".join(
+                f"{node.node_id}@{LOOPBACK}:{node.controller_port}" for node in self.cluster
+            )
+            (self.conf_dir / "cluster.id").write_text(self.cluster_id + "\n")
         text = "".join(f"{k}={v}\n" for k, v in props.items())
         (self.conf_dir / "server.properties").write_text(text)
         (self.conf_dir / "log4j2.properties").write_text(
@@ -317,17 +340,40 @@ def _started(stack: ExitStack, service: Service) -> Service:
     return service.start()
 
 
+def kafka_cluster_id() -> str:
+    """A KRaft cluster id as Kafka's own ``random-uuid`` writes it (URL-safe base64 of 16 bytes,
+    never starting with a dash)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not text.startswith("-"):
+            return text
+
+
+def kafka_nodes(image: str, run_dir: Path, topology: str) -> list[KafkaService]:
+    """One node, or BROKERS nodes that are each broker and controller of one cluster."""
+    if topology not in TOPOLOGIES:
+        raise ValueError(f"topology {topology!r}: one of {', '.join(TOPOLOGIES)}")
+    nodes = [KafkaService(image, run_dir, node_id=n + 1) for n in range(TOPOLOGIES[topology])]
+    if len(nodes) > 1:
+        cluster_id = kafka_cluster_id()
+        for node in nodes:
+            node.join(nodes, cluster_id)
+    return nodes
+
+
 @contextmanager
 def running_stack(
     log_dir: Path | None = None,
     services: tuple[str, ...] = ("kafka", "hdfs", "hbase"),
     progress: Callable[[str], None] = lambda _: None,
     presplit_tables: tuple[str, ...] = ("customer_orders",),
+    topology: str = "single",
 ) -> Iterator[Endpoints]:
     """Build what is missing, start the requested services, yield their endpoints, stop them.
 
     "hbase" brings HDFS (its root dir) and the Thrift server with it, and creates
-    `presplit_tables` split on the row-key salt (see pipeline.hbase_codec).
+    `presplit_tables` split on the row-key salt (see pipeline.hbase_codec). `topology` "cluster"
+    runs Kafka as three brokers (containers kafka, kafka-2, kafka-3).
     """
     client = ensure_engine()
     progress("preparing images (first run: Java base image, Maven jars, service images)")
@@ -338,19 +384,20 @@ def running_stack(
     run_dir.mkdir(parents=True, exist_ok=True)
     want_hdfs = "hdfs" in services or "hbase" in services
     with ExitStack() as stack:
-        kafka = (
-            _started(stack, KafkaService(images["kafka"], run_dir)) if "kafka" in services else None
-        )
+        brokers = kafka_nodes(images["kafka"], run_dir, topology) if "kafka" in services else []
+        for broker in brokers:
+            _started(stack, broker)
         hdfs = _started(stack, HdfsService(images["hdfs"], run_dir)) if want_hdfs else None
-        thrift = None
+        thrift = hbase = None
         if hdfs:
             hdfs.wait()
             progress(f"hdfs ready in {hdfs.startup_seconds:.1f}s at {hdfs.url}")
         if "hbase" in services and hdfs:
             hbase = _started(stack, HBaseService(images["hbase"], run_dir, hdfs.url))
-            if kafka:
-                kafka.wait()
-                progress(f"kafka ready in {kafka.startup_seconds:.1f}s at {kafka.bootstrap}")
+        for broker in brokers:
+            broker.wait()
+            progress(f"{broker.name} ready in {broker.startup_seconds:.1f}s at {broker.bootstrap}")
+        if isinstance(hbase, HBaseService):
             hbase.wait()
             progress(f"hbase ready in {hbase.startup_seconds:.1f}s")
             thrift = _started(stack, ThriftService(images["hbase"], run_dir, hbase)).wait()
@@ -358,15 +405,12 @@ def running_stack(
             for table in presplit_tables:
                 hbase.create_presplit_table(table, FAMILIES, SALT_BUCKETS)
                 progress(f"created {table} pre-split into {SALT_BUCKETS} regions")
-        if kafka and not kafka.startup_seconds:
-            kafka.wait()
-            progress(f"kafka ready in {kafka.startup_seconds:.1f}s at {kafka.bootstrap}")
-        started = [s for s in (kafka, hdfs, thrift) if s] + ([hbase] if thrift else [])
+        started = [s for s in (*brokers, hdfs, hbase, thrift) if s]
         yield Endpoints(
-            kafka_bootstrap=kafka.bootstrap if kafka else "",
+            kafka_bootstrap=",".join(broker.bootstrap for broker in brokers),
             hdfs_url=hdfs.url if hdfs else "",
             thrift_host=LOOPBACK,
-            thrift_port=thrift.port if thrift else 0,
+            thrift_port=thrift.port if isinstance(thrift, ThriftService) else 0,
             startup_seconds={s.name: round(s.startup_seconds, 1) for s in started},
             log_dir=run_dir,
             containers={s.name: s.container_name for s in started},

@@ -45,13 +45,16 @@ def spark(test_output: Path):  # noqa: ANN201 - pyspark imported lazily: unit ti
     session.stop()
 
 
-def _stack(test_output: Path, name: str, services: tuple[str, ...]) -> Iterator[object]:
+def _stack(
+    test_output: Path, name: str, services: tuple[str, ...], topology: str = "single"
+) -> Iterator[object]:
     from stack.services import running_stack
 
     with running_stack(
         test_output / "stack-logs" / name,
         services=services,
         progress=lambda line: print(f"[stack] {line}"),
+        topology=topology,
     ) as endpoints:
         yield endpoints
 
@@ -75,3 +78,9 @@ def hbase_service(test_output: Path) -> Iterator[object]:
 @pytest.fixture(scope="session")
 def full_stack(test_output: Path) -> Iterator[object]:
     yield from _stack(test_output, "full", ("kafka", "hdfs", "hbase"))
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(test_output: Path) -> Iterator[object]:
+    """Kafka as three KRaft brokers (containers kafka, kafka-2, kafka-3)."""
+    yield from _stack(test_output, "kafka-cluster", ("kafka",), topology="cluster")

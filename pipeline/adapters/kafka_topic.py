@@ -58,10 +58,24 @@ class Produced:
         return self.messages / self.seconds if self.seconds else 0.0
 
 
+def replication(brokers: int) -> dict[str, object]:
+    """Up to three copies of every partition, and a write acknowledged by all but one of them:
+    with three brokers one may die and nothing acknowledged is lost, and writes go on."""
+    replicas = max(1, min(3, brokers))
+    return {"replicas": replicas, "min_insync": max(1, replicas - 1)}
+
+
 def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+        copies = replication(len(admin.describe_cluster()["brokers"]))
+        new = NewTopic(
+            topic,
+            num_partitions=partitions,
+            replication_factor=copies["replicas"],
+            topic_configs={"min.insync.replicas": str(copies["min_insync"])},
+        )
+        admin.create_topics([new])
     except TopicAlreadyExistsError:
         pass
     finally:

@@ -34,6 +34,15 @@ def restart_container(name: str, timeout: int = 10) -> None:
         client.close()
 
 
+def kill_container(name: str) -> None:
+    """SIGKILL one stack container through the Docker SDK; it stays down."""
+    client = docker.from_env()
+    try:
+        client.containers.get(name).kill()
+    finally:
+        client.close()
+
+
 def manifest_of(output_dir: Path) -> dict[str, Any]:
     path = output_dir / "manifest.json"
     try:

@@ -7,16 +7,19 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import checker
 import nemesis
 import pytest
+from kafka import KafkaAdminClient
 
 from dashboard.app import create_app
 from dashboard.sources import AggregateSource
 from pipeline.adapters import hadoop_fs
 from pipeline.adapters.hbase_bulk import BulkLoadFailed
+from pipeline.adapters.kafka_topic import end_offsets
 from pipeline.manifest import Manifest
 from pipeline.orders_files import write_orders
 from pipeline.run import BULK_SHARE, run_pipeline, run_stage
@@ -143,6 +146,52 @@ def test_kafka_restarted_while_producing(full_stack, test_output: Path) -> None:
     manifest = run.result(RUN_SECONDS)
     assert manifest.stage("produce").detail["send_errors"] == 0
     assert_exact(settings, manifest)
+
+
+def test_a_broker_killed_while_producing_loses_nothing(
+    full_stack, kafka_cluster, test_output: Path
+) -> None:
+    """Three brokers, three copies of each partition, two in sync: SIGKILL the leader of a
+    partition while the run produces, and the run still lands every order exactly once."""
+    settings = replace(
+        stack_settings(full_stack, test_output, "brokerkill"),
+        kafka_bootstrap=kafka_cluster.kafka_bootstrap,
+    )
+    run = nemesis.InThread(
+        lambda: run_pipeline(settings, 200_000, seed=10, error_rate=0.0, report=print)
+    )
+    nemesis.wait_for(
+        lambda: nemesis.has_stage(settings.output_dir, "produce"), RUN_SECONDS, "produce starts"
+    )
+    nemesis.wait_for(
+        lambda: sum(end_offsets(settings.kafka_bootstrap, settings.topic).values()) > 20_000,
+        RUN_SECONDS,
+        "20,000 messages in the topic",
+    )
+    replicas, leader = topic_layout(settings.kafka_bootstrap, settings.topic)
+    nemesis.kill_container(kafka_cluster.containers[broker_container(leader)])
+    assert not nemesis.produce_done(settings.output_dir), "killed too late"
+    manifest = run.result(RUN_SECONDS)
+
+    assert replicas == [3, 3]
+    assert manifest.stage("produce").detail["send_errors"] == 0
+    assert manifest.stage("stream_ingest").rows_out == manifest.stage("produce").rows_in
+    assert_exact(settings, manifest)
+
+
+def topic_layout(bootstrap: str, topic: str) -> tuple[list[int], int]:
+    """The number of replicas of each partition, and the broker leading partition 0."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        (described,) = admin.describe_topics([topic])
+    finally:
+        admin.close()
+    partitions = sorted(described["partitions"], key=lambda p: p["partition_index"])
+    return [len(p["replica_nodes"]) for p in partitions], partitions[0]["leader_id"]
+
+
+def broker_container(node_id: int) -> str:
+    return "kafka" if node_id == 1 else f"kafka-{node_id}"
 
 
 @pytest.mark.parametrize("service", ["thrift", "hbase"])
