@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shlex
 import signal
@@ -145,9 +146,23 @@ def _stage(name: str, args: argparse.Namespace) -> int:
     from pipeline.run import run_stage
 
     settings = Settings.from_env(**_load_path(args))
-    manifest = run_stage(name, settings, args.run, report=_print_stage, progress=Bars())
+    gate = not getattr(args, "no_gate", False)
+    manifest = run_stage(name, settings, args.run, _print_stage, Bars(), gate=gate)
     print(f"run {manifest.run_id}: {name} done; manifest status {manifest.status}")
     return 0
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    return _stage(f"gate_{args.dataset}", args)
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    """A run's manifest as JSON on stdout; exit 1 unless the run succeeded (was published)."""
+    from pipeline.run import Run
+
+    manifest = Run.resume(Settings.from_env(), args.run).manifest
+    print(json.dumps(manifest.as_dict(), indent=2, default=str))
+    return 0 if manifest.status == "succeeded" else 1
 
 
 def _load_path(args: argparse.Namespace) -> dict[str, str]:
@@ -201,6 +216,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.run import run_pipeline
 
+    ingest_only = args.command == "ingest"
     settings = Settings.from_env(**_catalogue(args), **_load_path(args))
     manifest = run_pipeline(
         settings,
@@ -211,8 +227,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=Bars(),
         input_path=args.input,
         input_format=args.format,
+        only=() if ingest_only else None,
     )
-    _print_summary(manifest, settings)
+    if ingest_only:  # the run id alone on the last line: what a scheduler passes on
+        print(manifest.run_id, flush=True)
+    else:
+        _print_summary(manifest, settings)
     return 0
 
 
@@ -409,8 +429,16 @@ def build_parser() -> argparse.ArgumentParser:
             help="run id (default: the last run started with this PIPELINE_OUTPUT_DIR)",
         )
 
-    p = sub.add_parser("stream", help="a run's Kafka offsets -> its HDFS raw/stream")
+    def no_gate_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--no-gate",
+            action="store_true",
+            help="leave out the gate on what the stage wrote (run it with `pipeline gate`)",
+        )
+
+    p = sub.add_parser("stream", help="a run's Kafka offsets -> its HDFS raw/stream (gated)")
     run_arg(p)
+    no_gate_arg(p)
     p.add_argument(
         "--continuous",
         action="store_true",
@@ -420,16 +448,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("transform", help="a run's raw -> clean/ and quarantine/ (gated)")
     run_arg(p)
+    no_gate_arg(p)
     p.set_defaults(func=cmd_transform)
 
     p = sub.add_parser("load", help="a run's gated clean/ -> HBase (bulk load or Thrift)")
     run_arg(p)
+    no_gate_arg(p)
     load_path_arg(p)
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("segment", help="a run's clean/ -> customer segments (RFM, KMeans), gated")
     run_arg(p)
+    no_gate_arg(p)
     p.set_defaults(func=cmd_segment)
+
+    p = sub.add_parser("manifest", help="a run's manifest as JSON (exit 1 unless it succeeded)")
+    run_arg(p)
+    p.set_defaults(func=cmd_manifest)
+
+    p = sub.add_parser("gate", help="one gate of a run, on what its stage wrote")
+    p.add_argument("dataset", choices=("raw", "clean", "load", "segments"))
+    run_arg(p)
+    p.set_defaults(func=cmd_gate)
 
     p = sub.add_parser(
         "eda", help="the published run's orders from HBase (Thrift) -> one HTML EDA report"
@@ -457,6 +497,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="your own JSON-lines or CSV file instead of generated",
     )
+    input_format_arg(p)
+    catalogue_arg(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "ingest",
+        help="start a run: orders generated (or --input), bulk part on HDFS, the rest in Kafka; "
+        "prints the run id last",
+    )
+    data_args(p, 20_000)
+    p.add_argument("--input", type=Path, default=None, help="your own JSON-lines or CSV file")
     input_format_arg(p)
     catalogue_arg(p)
     p.set_defaults(func=cmd_run)

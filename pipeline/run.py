@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
 
-from pipeline import aggregate, engine_logs, gates, line_file
+from pipeline import aggregate, engine_logs, gates, line_file, steps
 from pipeline.adapters import hbase_aggregates, hbase_bulk, hbase_table, kafka_topic
 from pipeline.adapters.raw_store import read_raw, upload_bulk, write_rejected
 from pipeline.csv_input import as_json_lines
@@ -142,9 +142,12 @@ def run_pipeline(
     progress: Progress = SILENT,
     input_path: Path | None = None,
     input_format: str | None = None,
+    only: Sequence[str] | None = None,
 ) -> Manifest:
-    """Raises gates.GateFailed or RunFailed (after writing the manifest) when a gate or the
-    reconciliation fails; nothing of such a run is published. `input_path`: the user's own
+    """Ingest, then `only` these of STEPS (default: all; none for `pipeline ingest`, whose steps a
+    scheduler then runs one by one with run_stage). Raises gates.GateFailed or RunFailed (after
+    writing the manifest) when a gate or the reconciliation fails; nothing of such a run is
+    published. `input_path`: the user's own
     JSON-lines or CSV file instead of generated orders (`input_format` "jsonl" or "csv"; None:
     csv_input.detect_format)."""
     run = Run(settings, Manifest(rows=rows, seed=seed, error_rate=error_rate), report, progress)
@@ -152,11 +155,8 @@ def run_pipeline(
     with _closing(run), engine_logs.into(run.settings.log_dir):
         spark = build_spark(run.settings, kafka=True)
         ingest(spark, run, rows, seed, error_rate, input_path, input_format)
-        transform(spark, run)
-        load(spark, run)
-        segment(spark, run)
-        build_aggregates(spark, run)
-        publish(spark, run)
+        for step in STEPS if only is None else only:
+            STEPS[step](spark, run)
     return run.manifest
 
 
@@ -198,7 +198,7 @@ def ingest(
     input_path: Path | None = None,
     input_format: str | None = None,
 ) -> None:
-    """Generate, land the bulk part, produce the rest to Kafka, stream it to HDFS, gate raw.
+    """Generate, land the bulk part on HDFS, produce the rest to Kafka.
 
     A CSV input is converted once to JSON lines in the run's generated/ folder."""
     settings = run.settings
@@ -246,7 +246,6 @@ def ingest(
         producer_settings=dict(kafka_topic.PRODUCER_SETTINGS),
         messages_per_second=round(produced.rate),
     )
-    stream(spark, run)
 
 
 def _land_rejected(spark: SparkSession, run: Run, path: Path, rejected: list[Any]) -> int:
@@ -279,7 +278,6 @@ def stream(spark: SparkSession, run: Run) -> None:
         offsets_start=start,
         offsets_end=end,
     )
-    gate_raw(spark, run)
 
 
 def gate_raw(spark: SparkSession, run: Run) -> None:
@@ -311,14 +309,18 @@ def transform(spark: SparkSession, run: Run) -> None:
         quarantined_by_reason=counts.quarantined_by_reason,
         stats=asdict(counts.stats),
     )
+
+
+def gate_clean(spark: SparkSession, run: Run) -> None:
+    settings, clean = run.settings, run.manifest.stage("transform").rows_out
     started = time.monotonic()
     run.gate("clean", spark.read.parquet(settings.clean).drop("order_month"))
     run.gate("quarantine", spark.read.parquet(settings.quarantine))
-    run.stage("gate_clean", counts.clean, counts.clean, started)
+    run.stage("gate_clean", clean, clean, started)
 
 
-def load(spark: SparkSession, run: Run) -> int:
-    """Gate-checked clean/ -> HBase with the run's timestamp and id; returns the run's rows."""
+def load(spark: SparkSession, run: Run) -> None:
+    """Gate-checked clean/ -> HBase with the run's timestamp and id."""
     settings, manifest = run.settings, run.manifest
     clean = spark.read.parquet(settings.clean).drop("order_month")
     if not manifest.gate_passed("clean"):
@@ -346,8 +348,12 @@ def load(spark: SparkSession, run: Run) -> int:
     detail["write_seconds"] = round(time.monotonic() - started, 2)
     in_table = rows_in_table(settings, manifest.run_id)
     run.stage("load_hbase", clean_rows, in_table, started, table=settings.hbase_table, **detail)
-    run.gate("load", gates.load_frame(clean_rows, in_table))
-    return in_table
+
+
+def gate_load(spark: SparkSession, run: Run) -> None:
+    """The clean rows and the run's rows counted in HBase: the same number."""
+    loaded = run.manifest.stage("load_hbase")
+    run.gate("load", gates.load_frame(loaded.rows_in, loaded.rows_out))
 
 
 def rows_in_table(settings: Settings, run_id: str | None = None) -> int:
@@ -380,7 +386,10 @@ def segment(spark: SparkSession, run: Run) -> None:
         reference_day=result.reference_day,
         path=settings.segments,
     )
-    run.gate("segments", spark.read.parquet(customers_path(settings)))
+
+
+def gate_segments(spark: SparkSession, run: Run) -> None:
+    run.gate("segments", spark.read.parquet(customers_path(run.settings)))
 
 
 def build_aggregates(spark: SparkSession, run: Run) -> dict[str, int]:
@@ -446,14 +455,22 @@ def peak_rss_mib() -> dict[str, float]:
     }
 
 
-STAGES: dict[str, Callable[[SparkSession, Run], Any]] = {
+# After ingest, the path in steps.ORDER: each stage, then the gate on what it wrote. `pipeline run`
+# runs them all, a scheduler as tasks (orchestration/), `pipeline STAGE` one with its gate.
+STEPS: dict[str, Callable[[SparkSession, Run], Any]] = {
     "stream": stream,
+    "gate_raw": gate_raw,
     "transform": transform,
+    "gate_clean": gate_clean,
     "load": load,
+    "gate_load": gate_load,
     "segment": segment,
+    "gate_segments": gate_segments,
     "aggregate": build_aggregates,
     "publish": publish,
 }
+if tuple(STEPS) != steps.ORDER:
+    raise ImportError(f"pipeline.run.STEPS {tuple(STEPS)} differ from steps.ORDER {steps.ORDER}")
 
 
 def run_stage(
@@ -462,11 +479,16 @@ def run_stage(
     run_id: str | None = None,
     report: Callable[[Stage], None] = lambda _: None,
     progress: Progress = SILENT,
+    gate: bool = True,
 ) -> Manifest:
-    """One stage of an existing run (resume after a crash, or step by step)."""
+    """One step of an existing run (resume after a crash, or step by step); a stage is followed
+    by its gate unless `gate` is False (the gate is then a step of its own)."""
     run = Run.resume(settings, run_id, report=report, progress=progress)
+    todo = [name, steps.GATE_OF[name]] if gate and name in steps.GATE_OF else [name]
     with _closing(run), engine_logs.into(run.settings.log_dir):
-        STAGES[name](build_spark(run.settings, kafka=name == "stream"), run)
+        spark = build_spark(run.settings, kafka=name == "stream")
+        for step in todo:
+            STEPS[step](spark, run)
         if name != "publish":
             run.manifest.status = "running"
     return run.manifest

@@ -11,6 +11,29 @@ DERIVE = "derive"  # catalogue_path: derive the catalogue from the run's own ord
 LOAD_PATHS = ("auto", "bulk", "thrift")  # see pipeline.jobs.load_hbase
 
 
+# Settings fields and the PIPELINE_* variables that set them.
+TEXT_VARS = {
+    "data_root": "PIPELINE_DATA_ROOT",
+    "kafka_bootstrap": "PIPELINE_KAFKA_BOOTSTRAP",
+    "topic": "PIPELINE_TOPIC",
+    "thrift_host": "PIPELINE_THRIFT_HOST",
+    "hbase_table": "PIPELINE_HBASE_TABLE",
+    "spark_master": "PIPELINE_SPARK_MASTER",
+    "spark_driver_memory": "PIPELINE_SPARK_DRIVER_MEMORY",
+    "run_id": "PIPELINE_RUN_ID",
+    "catalogue_path": "PIPELINE_CATALOGUE",
+    "load_path": "PIPELINE_LOAD_PATH",
+    "hbase_container": "PIPELINE_HBASE_CONTAINER",
+}
+NUMBER_VARS = {
+    "thrift_port": "PIPELINE_THRIFT_PORT",
+    "topic_partitions": "PIPELINE_TOPIC_PARTITIONS",
+    "shuffle_partitions": "PIPELINE_SHUFFLE_PARTITIONS",
+    "stream_max_offsets": "PIPELINE_STREAM_MAX_OFFSETS",
+    "bulk_load_min_rows": "PIPELINE_BULK_LOAD_MIN_ROWS",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where raw/, clean/, quarantine/, checkpoints live: an hdfs:// URL, or file:// for quick runs.
@@ -131,30 +154,10 @@ class Settings:
         values: dict[str, object] = {}
         if url := env.get("PIPELINE_HDFS_URL"):
             values["data_root"] = f"{url.rstrip('/')}/ecommerce"
-        text = {
-            "data_root": "PIPELINE_DATA_ROOT",
-            "kafka_bootstrap": "PIPELINE_KAFKA_BOOTSTRAP",
-            "topic": "PIPELINE_TOPIC",
-            "thrift_host": "PIPELINE_THRIFT_HOST",
-            "hbase_table": "PIPELINE_HBASE_TABLE",
-            "spark_master": "PIPELINE_SPARK_MASTER",
-            "spark_driver_memory": "PIPELINE_SPARK_DRIVER_MEMORY",
-            "run_id": "PIPELINE_RUN_ID",
-            "catalogue_path": "PIPELINE_CATALOGUE",
-            "load_path": "PIPELINE_LOAD_PATH",
-            "hbase_container": "PIPELINE_HBASE_CONTAINER",
-        }
-        numbers = {
-            "thrift_port": "PIPELINE_THRIFT_PORT",
-            "topic_partitions": "PIPELINE_TOPIC_PARTITIONS",
-            "shuffle_partitions": "PIPELINE_SHUFFLE_PARTITIONS",
-            "stream_max_offsets": "PIPELINE_STREAM_MAX_OFFSETS",
-            "bulk_load_min_rows": "PIPELINE_BULK_LOAD_MIN_ROWS",
-        }
-        for field, var in text.items():
+        for field, var in TEXT_VARS.items():
             if var in env:
                 values[field] = env[var]
-        for field, var in numbers.items():
+        for field, var in NUMBER_VARS.items():
             if var in env:
                 try:
                     values[field] = int(env[var])
@@ -166,3 +169,15 @@ class Settings:
             values["output_dir"] = Path(env["PIPELINE_OUTPUT_DIR"])
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    def as_env(self) -> dict[str, str]:
+        """The PIPELINE_* variables from_env reads back as these settings: for a child process
+        (a killed run in the faults tier, a task of the Airflow DAG)."""
+        env = {
+            var: str(getattr(self, field))
+            for field, var in {**TEXT_VARS, **NUMBER_VARS}.items()
+            if getattr(self, field) is not None
+        }
+        env["PIPELINE_SPARK_JARS"] = ",".join(self.spark_jars)
+        env["PIPELINE_OUTPUT_DIR"] = str(self.output_dir)
+        return env

@@ -47,22 +47,6 @@ def stack_settings(stack, test_output: Path, name: str, **extra: object) -> Sett
     )
 
 
-def env_of(settings: Settings) -> dict[str, str]:
-    return {
-        "PIPELINE_DATA_ROOT": settings.data_root,
-        "PIPELINE_OUTPUT_DIR": str(settings.output_dir),
-        "PIPELINE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "PIPELINE_TOPIC": settings.topic,
-        "PIPELINE_THRIFT_HOST": settings.thrift_host,
-        "PIPELINE_THRIFT_PORT": str(settings.thrift_port),
-        "PIPELINE_HBASE_TABLE": settings.hbase_table,
-        "PIPELINE_SHUFFLE_PARTITIONS": str(settings.shuffle_partitions),
-        "PIPELINE_SPARK_DRIVER_MEMORY": settings.spark_driver_memory,
-        "PIPELINE_STREAM_MAX_OFFSETS": str(settings.stream_max_offsets),
-        "PIPELINE_SPARK_JARS": ",".join(settings.spark_jars),
-    }
-
-
 def orders_of(settings: Settings, manifest: Manifest) -> Path:
     return Path(manifest.stage("generate").detail["orders"])
 
@@ -112,7 +96,7 @@ def test_stream_killed_mid_stream_then_resumed(full_stack, test_output: Path, sp
     log = test_output / "streamkill" / "run.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     process = nemesis.pipeline_process(
-        ["run", "--rows", "40000", "--seed", "8"], env_of(settings), log
+        ["run", "--rows", "40000", "--seed", "8"], settings.as_env(), log
     )
     try:
         nemesis.wait_for(lambda: nemesis.produce_done(settings.output_dir), 300, "produce")
@@ -247,7 +231,7 @@ def test_transform_killed_mid_write_keeps_the_last_output(
     clean_before = spark.read.parquet(scoped.clean).count()
 
     log = test_output / "transformkill" / "transform.log"
-    process = nemesis.pipeline_process(["transform", "--run", first.run_id], env_of(settings), log)
+    process = nemesis.pipeline_process(["transform", "--run", first.run_id], settings.as_env(), log)
     try:
         nemesis.wait_for(
             lambda: hadoop_fs.exists(spark, f"{scoped.transform_staging}/clean"),

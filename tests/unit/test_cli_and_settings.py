@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,47 @@ def test_the_load_path_comes_from_the_environment_or_the_flag() -> None:
     )  # fmt: skip
     args = build_parser().parse_args(["load", "--load-path", "bulk"])
     assert args.load_path == "bulk"
+
+
+def test_settings_pass_to_a_child_process_through_the_environment(tmp_path: Path) -> None:
+    settings = Settings(
+        data_root="hdfs://127.0.0.1:9000/x",
+        output_dir=tmp_path / "out",
+        kafka_bootstrap="127.0.0.1:1,127.0.0.1:2",
+        topic="t",
+        thrift_port=9999,
+        hbase_table="orders_t",
+        shuffle_partitions=3,
+        spark_jars=("/a.jar", "/b.jar"),
+        run_id="20260101T000000Z-abc",
+        hbase_container="ecommerce-hbase-1",
+    )
+    assert Settings.from_env(settings.as_env()) == settings
+    assert Settings.from_env(Settings().as_env()) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "no_gate"),
+    [
+        (["stream", "--run", "r"], "cmd_stream", False),
+        (["transform", "--run", "r", "--no-gate"], "cmd_transform", True),
+        (["load", "--no-gate"], "cmd_load", True),
+        (["segment", "--run", "r"], "cmd_segment", False),
+        (["gate", "segments", "--run", "r"], "cmd_gate", None),
+        (["aggregate"], "cmd_aggregate", None),
+        (["publish", "--run", "r"], "cmd_publish", None),
+        (["manifest", "--run", "r"], "cmd_manifest", None),
+        (["ingest", "--rows", "10"], "cmd_run", None),
+    ],
+)
+def test_each_step_command_reaches_its_own_function(
+    argv: list[str], command: str, no_gate: bool | None
+) -> None:
+    args = build_parser().parse_args(argv)
+    assert args.func.__name__ == command
+    assert getattr(args, "no_gate", None) is no_gate
+
+
+def test_a_gate_is_named_by_its_dataset() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["gate", "everything"])
