@@ -539,7 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--topology",
         choices=("single", "cluster"),
         default="single",
-        help="cluster: Kafka as three brokers (replication factor 3, min.insync.replicas 2)",
+        help="cluster: Kafka as three brokers (3 copies, 2 in sync) and a Spark master with two "
+        "workers; single: one broker, Spark local inside each job",
     )
     p.add_argument(
         "--env-file",

@@ -27,6 +27,7 @@ from pipeline.schema import FAMILIES
 from stack.engine import ensure_engine
 from stack.images import prepare
 from stack.jars import spark_connector_jars
+from stack.spark_cluster import running_spark_cluster
 
 testcontainers_config.ryuk_disabled = True  # Ryuk's image cannot be pulled here; we stop our own.
 testcontainers_config.tc_host_override = "127.0.0.1"
@@ -323,6 +324,8 @@ class Endpoints:
     # Docker container name per service (kafka, hdfs, hbase, thrift): what fault tests restart.
     containers: dict[str, str]
     spark_jars: tuple[str, ...] = ()  # Spark's Kafka connector, for Settings.spark_jars
+    spark_master: str = ""  # spark://… with the cluster topology; else jobs run in local mode
+    spark_web_url: str = ""  # the master's status page (JSON at /json/)
 
     def as_env(self) -> dict[str, str]:
         return {
@@ -332,6 +335,7 @@ class Endpoints:
             "PIPELINE_THRIFT_PORT": str(self.thrift_port),
             "PIPELINE_SPARK_JARS": ",".join(self.spark_jars),
             "PIPELINE_HBASE_CONTAINER": self.containers.get("hbase", ""),
+            **({"PIPELINE_SPARK_MASTER": self.spark_master} if self.spark_master else {}),
         }
 
 
@@ -364,7 +368,7 @@ def kafka_nodes(image: str, run_dir: Path, topology: str) -> list[KafkaService]:
 @contextmanager
 def running_stack(
     log_dir: Path | None = None,
-    services: tuple[str, ...] = ("kafka", "hdfs", "hbase"),
+    services: tuple[str, ...] = ("kafka", "hdfs", "hbase", "spark"),
     progress: Callable[[str], None] = lambda _: None,
     presplit_tables: tuple[str, ...] = ("customer_orders",),
     topology: str = "single",
@@ -373,7 +377,8 @@ def running_stack(
 
     "hbase" brings HDFS (its root dir) and the Thrift server with it, and creates
     `presplit_tables` split on the row-key salt (see pipeline.hbase_codec). `topology` "cluster"
-    runs Kafka as three brokers (containers kafka, kafka-2, kafka-3).
+    runs Kafka as three brokers (containers kafka, kafka-2, kafka-3) and "spark" as a master and
+    two workers (stack.spark_cluster); in the single topology Spark runs inside each job (local).
     """
     client = ensure_engine()
     progress("preparing images (first run: Java base image, Maven jars, service images)")
@@ -405,6 +410,9 @@ def running_stack(
             for table in presplit_tables:
                 hbase.create_presplit_table(table, FAMILIES, SALT_BUCKETS)
                 progress(f"created {table} pre-split into {SALT_BUCKETS} regions")
+        spark = None
+        if topology == "cluster" and "spark" in services:
+            spark = stack.enter_context(running_spark_cluster(run_dir, progress=progress))
         started = [s for s in (*brokers, hdfs, hbase, thrift) if s]
         yield Endpoints(
             kafka_bootstrap=",".join(broker.bootstrap for broker in brokers),
@@ -415,4 +423,6 @@ def running_stack(
             log_dir=run_dir,
             containers={s.name: s.container_name for s in started},
             spark_jars=spark_jars,
+            spark_master=spark.master_url if spark else "",
+            spark_web_url=spark.web_url if spark else "",
         )

@@ -84,3 +84,12 @@ def full_stack(test_output: Path) -> Iterator[object]:
 def kafka_cluster(test_output: Path) -> Iterator[object]:
     """Kafka as three KRaft brokers (containers kafka, kafka-2, kafka-3)."""
     yield from _stack(test_output, "kafka-cluster", ("kafka",), topology="cluster")
+
+
+@pytest.fixture(scope="session")
+def cluster_stack(test_output: Path) -> Iterator[object]:
+    """The cluster topology: three Kafka brokers, HDFS, HBase + Thrift, a Spark master and two
+    workers."""
+    yield from _stack(
+        test_output, "cluster", ("kafka", "hdfs", "hbase", "spark"), topology="cluster"
+    )
