@@ -37,18 +37,14 @@ def airflow_env(home: Path, settings: Settings) -> dict[str, str]:
 def test_the_dag_runs_every_step_as_a_task_and_the_run_reconciles(
     full_stack, test_output: Path
 ) -> None:
-    settings = Settings(
+    settings = Settings.from_env(
+        full_stack.as_env(),
         data_root=f"{full_stack.hdfs_url}/airflow",
         output_dir=test_output / "airflow-run",
-        kafka_bootstrap=full_stack.kafka_bootstrap,
         topic="customer_orders_airflow",
-        thrift_host=full_stack.thrift_host,
-        thrift_port=full_stack.thrift_port,
         hbase_table="customer_orders_airflow",
         shuffle_partitions=4,
         spark_driver_memory="2g",
-        spark_jars=full_stack.spark_jars,
-        hbase_container=full_stack.containers["hbase"],
     )
     home = test_output / "airflow"
     home.mkdir(parents=True, exist_ok=True)

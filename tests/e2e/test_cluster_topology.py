@@ -26,19 +26,16 @@ RUN_SECONDS = 900  # bound on each run
 
 
 def settings_on(stack, test_output: Path, name: str) -> Settings:
-    return Settings(
+    """The stack's endpoints (its PIPELINE_* variables, the Spark master with them), this test's
+    own paths, topic and table."""
+    return Settings.from_env(
+        stack.as_env(),
         data_root=f"{stack.hdfs_url}/{name}",
         output_dir=test_output / name,
-        kafka_bootstrap=stack.kafka_bootstrap,
         topic=f"customer_orders_{name}",
-        thrift_host=stack.thrift_host,
-        thrift_port=stack.thrift_port,
         hbase_table=f"customer_orders_{name}",
         shuffle_partitions=4,
         spark_driver_memory="2g",
-        spark_jars=stack.spark_jars,
-        hbase_container=stack.containers["hbase"],
-        spark_master=stack.spark_master or "local[2]",
         load_path="bulk",
     )
 
