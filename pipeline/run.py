@@ -147,9 +147,8 @@ def run_pipeline(
     """Ingest, then `only` these of STEPS (default: all; none for `pipeline ingest`, whose steps a
     scheduler then runs one by one with run_stage). Raises gates.GateFailed or RunFailed (after
     writing the manifest) when a gate or the reconciliation fails; nothing of such a run is
-    published. `input_path`: the user's own
-    JSON-lines or CSV file instead of generated orders (`input_format` "jsonl" or "csv"; None:
-    csv_input.detect_format)."""
+    published. `input_path`: the user's own JSON-lines or CSV file instead of generated orders
+    (`input_format` "jsonl" or "csv"; None: csv_input.detect_format)."""
     run = Run(settings, Manifest(rows=rows, seed=seed, error_rate=error_rate), report, progress)
     run.save()
     with _closing(run), engine_logs.into(run.settings.log_dir):

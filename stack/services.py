@@ -22,6 +22,7 @@ from pathlib import Path
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 
+from pipeline.adapters.kafka_topic import replication
 from pipeline.hbase_codec import SALT_BUCKETS
 from pipeline.schema import FAMILIES
 from stack.engine import ensure_engine
@@ -145,7 +146,7 @@ class KafkaService(Service):
         return self
 
     def write_conf(self) -> None:
-        replicas = min(3, len(self.cluster))
+        copies = replication(len(self.cluster))  # the topics' own rule, for the internal ones
         props: dict[str, object] = {
             "process.roles": "broker,controller",
             "node.id": self.node_id,
@@ -155,11 +156,11 @@ class KafkaService(Service):
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": "/data/kafka",
             "num.partitions": 2,
-            "default.replication.factor": replicas,
-            "min.insync.replicas": max(1, replicas - 1),
-            "offsets.topic.replication.factor": replicas,
-            "transaction.state.log.replication.factor": replicas,
-            "transaction.state.log.min.isr": max(1, replicas - 1),
+            "default.replication.factor": copies["replicas"],
+            "min.insync.replicas": copies["min_insync"],
+            "offsets.topic.replication.factor": copies["replicas"],
+            "transaction.state.log.replication.factor": copies["replicas"],
+            "transaction.state.log.min.isr": copies["min_insync"],
             "group.initial.rebalance.delay.ms": 0,
             "message.max.bytes": 2_097_152,
         }
