@@ -13,6 +13,7 @@ top products apply all but the month range.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 
-from dashboard.snapshot import Selection
+from dashboard.snapshot import PRODUCT, REVENUE_WITH_ORDERS, ROWS_WITH_ORDERS, Part, Selection
 from pipeline.countries import region_of_name
 from pipeline.schema import AGE_GROUPS
 
@@ -60,42 +61,10 @@ def _money(cents: Any) -> list[float]:
     return [int(c) / 100 for c in cents]
 
 
-def group_sums(frame: pd.DataFrame, by: list[str], measures: list[str]) -> pd.DataFrame:
-    """Measures summed per combination of ``by`` present in ``frame``, sorted by ``by``.
-
-    A ``bincount`` over the key columns' categorical codes: a few hundred microseconds for the
-    whole cube, where a pandas group-by takes milliseconds.
-    """
-    cats = [
-        (
-            frame[c]
-            if isinstance(frame[c].dtype, pd.CategoricalDtype)
-            else frame[c].astype("category")
-        ).cat
-        for c in by
-    ]
-    shape = tuple(max(len(c.categories), 1) for c in cats)
-    codes = [c.codes.to_numpy() for c in cats]
-    known = np.logical_and.reduce([k >= 0 for k in codes]) if codes else np.ones(0, bool)
-    flat = np.ravel_multi_index(tuple(k[known] for k in codes), shape)
-    size = int(np.prod(shape))
-    where = np.flatnonzero(np.bincount(flat, minlength=size))
-    sums = {
-        m: np.rint(
-            np.bincount(flat, weights=frame[m].to_numpy(dtype=np.float64)[known], minlength=size)
-        ).astype(np.int64)[where]
-        for m in measures
-    }
-    positions = np.unravel_index(where, shape)
-    levels = [np.asarray(c.categories)[i] for c, i in zip(cats, positions, strict=True)]
-    index = pd.MultiIndex.from_arrays(levels, names=by) if len(by) > 1 else pd.Index(levels[0])
-    return pd.DataFrame(sums, index=index)
-
-
 def kpis(selection: Selection) -> dict[str, float | int]:
     """Revenue, orders (one clean row is one order), distinct customers, average order value."""
-    cents = int(selection.cube["revenue_cents"].sum())
-    orders = int(selection.cube["orders"].sum())
+    cents = selection.cube.total("revenue_cents")
+    orders = selection.cube.total("orders")
     return {
         "revenue": cents / 100,
         "orders": orders,
@@ -104,104 +73,139 @@ def kpis(selection: Selection) -> dict[str, float | int]:
     }
 
 
+@functools.lru_cache(maxsize=4096)
+def month_span(first: str, last: str) -> tuple[str, ...]:
+    """Every calendar month from first to last ("YYYY-MM"); cached: a chart asks for few spans,
+    and a period range costs more than the chart's sums."""
+    return tuple(str(p) for p in pd.period_range(first, last, freq="M"))
+
+
 def _monthly(
-    cube: pd.DataFrame, key: str, label: str, series_of: Callable[[str], str] = str,
+    cube: Part, key: str, label: str, series_of: Callable[[str], str] = str,
     order: tuple[str, ...] = (),
 ) -> ChartData:  # fmt: skip
     """Sales per calendar month and per value of `key` (mapped by `series_of`), one series each
-    under `label`; months without sales in between count as 0."""
-    sums = group_sums(cube[cube["orders"] > 0], ["month", key], ["revenue_cents"])
-    if sums.empty:
+    under `label`, from the cube's rows with orders; months without sales in between count as 0."""
+    present = cube.sums(("month", key), ROWS_WITH_ORDERS) > 0
+    if not present.any():
         return {"months": [], "series": []}
-    cents = sums["revenue_cents"]
-    series = [series_of(str(v)) for v in cents.index.get_level_values(key)]
-    table = cents.groupby([cents.index.get_level_values("month").astype(str), series]).sum()
-    table = table.unstack(fill_value=0)
-    present = list(table.index)
-    months = [str(p) for p in pd.period_range(min(present), max(present), freq="M")]
-    table = table.reindex(months, fill_value=0)
-    names = [n for n in order if n in table.columns] or sorted(table.columns)
+    cents = cube.sums(("month", key), REVENUE_WITH_ORDERS)
+    month_labels, key_labels = cube.table.labels["month"], cube.table.labels[key]
+    listed = [str(m) for m in month_labels[present.any(axis=1)]]
+    months = list(month_span(min(listed), max(listed)))
+    at = {str(m): i for i, m in enumerate(month_labels)}
+    rows = [at.get(m) for m in months]
+    per_series: dict[str, np.ndarray] = {}
+    for k in np.flatnonzero(present.any(axis=0)):
+        name = series_of(str(key_labels[k]))
+        per_series[name] = per_series.get(name, 0) + cents[:, k]
+    names = [n for n in order if n in per_series] or sorted(per_series)
     return {
         "months": months,
-        "series": [{label: str(name), "sales": _money(table[name])} for name in names],
-    }
+        "series": [
+            {label: name, "sales": [0.0 if i is None else int(per_series[name][i]) / 100
+                                    for i in rows]}
+            for name in names
+        ],
+    }  # fmt: skip
 
 
-def monthly_sales(cube: pd.DataFrame) -> ChartData:
+def monthly_sales(cube: Part) -> ChartData:
     """Sales per calendar month and category."""
     return _monthly(cube, "Category", "category")
 
 
-def monthly_by_region(cube: pd.DataFrame) -> ChartData:
+def monthly_by_region(cube: Part) -> ChartData:
     """Sales per calendar month and UN M49 region of the customers' countries."""
     return _monthly(cube, "Country", "region", series_of=region_of_name)
 
 
-def monthly_by_segment(cube: pd.DataFrame) -> ChartData:
+def monthly_by_segment(cube: Part) -> ChartData:
     """Sales per calendar month and customer segment (one series when the run has none)."""
     return _monthly(cube, "Segment", "segment", series_of=lambda s: s or "all customers")
 
 
-def monthly_by_age_group(cube: pd.DataFrame) -> ChartData:
+def monthly_by_age_group(cube: Part) -> ChartData:
     """Sales per calendar month and age group, in the schema's order."""
     return _monthly(cube, "AgeGroup", "age_group", order=tuple(AGE_GROUPS))
 
 
-def sales_by_country(cube: pd.DataFrame) -> ChartData:
-    totals = group_sums(cube, ["Country"], ["revenue_cents"])["revenue_cents"]
-    totals = totals[totals > 0].sort_values(ascending=False, kind="stable")
-    return {"countries": [str(c) for c in totals.index], "sales": _money(totals)}
+def _descending(labels: np.ndarray, values: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The labels with a positive value, largest first (ties in label order), and their values."""
+    keep = np.flatnonzero(values > 0)
+    ranked = keep[np.argsort(-values[keep], kind="stable")]
+    return [str(v) for v in labels[ranked]], values[ranked]
 
 
-def sales_by_region(cube: pd.DataFrame) -> ChartData:
+def sales_by_country(cube: Part) -> ChartData:
+    countries, cents = _descending(
+        cube.table.labels["Country"], cube.sums(("Country",), "revenue_cents")
+    )
+    return {"countries": countries, "sales": _money(cents)}
+
+
+def sales_by_region(cube: Part) -> ChartData:
     """Sales per UN M49 region of the customers' countries (the region follows from the country,
     so the cube needs no column of its own for it)."""
-    totals = group_sums(cube, ["Country"], ["revenue_cents"])["revenue_cents"]
-    regions = totals.groupby([region_of_name(str(c)) for c in totals.index]).sum()
-    regions = regions[regions > 0].sort_values(ascending=False, kind="stable")
-    return {"regions": [str(r) for r in regions.index], "sales": _money(regions)}
+    cents = cube.sums(("Country",), "revenue_cents")
+    totals: dict[str, int] = {}
+    for country, value in zip(cube.table.labels["Country"], cents, strict=True):
+        if value:
+            region = region_of_name(str(country))
+            totals[region] = totals.get(region, 0) + int(value)
+    names = sorted(totals)
+    regions, sums = _descending(
+        np.asarray(names, dtype=object), np.asarray([totals[n] for n in names], dtype=np.int64)
+    )
+    return {"regions": regions, "sales": _money(sums)}
 
 
-def age_groups(cube: pd.DataFrame) -> ChartData:
+def age_groups(cube: Part) -> ChartData:
     """Sales and orders for every schema age group, in the schema's order."""
-    grouped = group_sums(cube, ["AgeGroup"], ["revenue_cents", "orders"])
-    grouped = grouped.reindex(list(AGE_GROUPS), fill_value=0)
+    at = {str(g): i for i, g in enumerate(cube.table.labels["AgeGroup"])}
+    cents = cube.sums(("AgeGroup",), "revenue_cents")
+    orders = cube.sums(("AgeGroup",), "orders")
     return {
         "age_groups": list(AGE_GROUPS),
-        "sales": _money(grouped["revenue_cents"]),
-        "orders": _ints(grouped["orders"]),
+        "sales": [int(cents[at[g]]) / 100 if g in at else 0.0 for g in AGE_GROUPS],
+        "orders": [int(orders[at[g]]) if g in at else 0 for g in AGE_GROUPS],
     }
 
 
-def age_distribution(ages: pd.DataFrame) -> ChartData:
+def age_distribution(ages: Part) -> ChartData:
     """Orders per year of age, every age from the youngest to the oldest present."""
-    counts = group_sums(ages, ["Age"], ["orders"])["orders"]
-    counts = counts[counts > 0]
-    if counts.empty:
+    counts = ages.sums(("Age",), "orders")
+    present = counts > 0
+    if not present.any():
         return {"ages": [], "orders": []}
-    counts.index = counts.index.astype(int)
-    low, high = int(counts.index.min()), int(counts.index.max())
-    counts = counts.reindex(range(low, high + 1), fill_value=0)
-    return {"ages": _ints(counts.index), "orders": _ints(counts)}
+    by_age = {
+        int(a): int(n)
+        for a, n in zip(ages.table.labels["Age"][present], counts[present], strict=True)
+    }
+    span = range(min(by_age), max(by_age) + 1)
+    return {"ages": list(span), "orders": [by_age.get(a, 0) for a in span]}
 
 
-def top_products(products: pd.DataFrame, n: int = TOP_N, by: str = "revenue_cents") -> ChartData:
+def top_products(products: Part, n: int = TOP_N, by: str = "revenue_cents") -> ChartData:
     """The n products with the most sales (`by` "revenue_cents") or units sold ("quantity")."""
-    grouped = group_sums(products, ["ProductID", "ProductName"], ["revenue_cents", "quantity"])
-    grouped = grouped[grouped["revenue_cents"] > 0]
-    grouped = grouped.sort_values(by, ascending=False, kind="stable").head(n)
-    ids = [str(i) for i, _ in grouped.index]
-    names = [str(name) for _, name in grouped.index]
+    cents = products.sums((PRODUCT,), "revenue_cents")
+    measure = cents if by == "revenue_cents" else products.sums((PRODUCT,), by)
+    keep = np.flatnonzero(cents > 0)
+    top = keep[np.argsort(-measure[keep], kind="stable")][:n]
+    pairs = products.table.labels[PRODUCT][top]
+    ids = [str(i) for i, _ in pairs]
+    names = [str(name) for _, name in pairs]
     # A categorical axis merges equal labels, so a repeated name gets its product id.
     labels = [
         f"{name} ({pid})" if names.count(name) > 1 else name
         for pid, name in zip(ids, names, strict=True)
     ]
+    quantity = measure if by == "quantity" else products.sums((PRODUCT,), "quantity")
     return {
         "products": labels,
         "product_ids": ids,
-        "sales": _money(grouped["revenue_cents"]),
-        "quantity": _ints(grouped["quantity"]),
+        "sales": _money(cents[top]),
+        "quantity": _ints(quantity[top]),
     }
 
 
@@ -227,7 +231,7 @@ def top_customers(selection: Selection, n: int = TOP_N) -> ChartData:
 
 
 # chart -> (the Selection field it reads, its data function)
-CHART_DATA: dict[str, tuple[str, Callable[[pd.DataFrame], ChartData]]] = {
+CHART_DATA: dict[str, tuple[str, Callable[[Part], ChartData]]] = {
     "monthly_sales": ("cube", monthly_sales),
     "sales_by_country": ("cube", sales_by_country),
     "sales_by_region": ("cube", sales_by_region),

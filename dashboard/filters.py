@@ -130,9 +130,6 @@ class Filters:
             keep &= months.isin(chosen).to_numpy()
         return keep
 
-    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[self.mask(frame)]
-
 
 def _single(args: Mapping[str, Any], name: str) -> str | None:
     getlist = getattr(args, "getlist", None)
