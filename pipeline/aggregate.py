@@ -155,6 +155,12 @@ def partial(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return combine([rows])
 
 
+def input_columns() -> tuple[str, ...]:
+    """The clean columns the partials read: what a job hands them, and nothing more."""
+    keys = (k for spec in ADDITIVE.values() for k in spec.keys if k not in ("month", SEGMENT))
+    return tuple(dict.fromkeys([*keys, *_INPUTS]))
+
+
 def partials(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Every additive aggregate of one batch."""
     return {name: partial(name, frame) for name in ADDITIVE}

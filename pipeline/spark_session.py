@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pyspark.sql import SparkSession
 
@@ -54,3 +56,21 @@ def build_spark(
     )
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+ARROW_BATCH_ROWS = "spark.sql.execution.arrow.maxRecordsPerBatch"
+
+
+@contextmanager
+def arrow_batch_rows(spark: SparkSession, rows: int) -> Iterator[None]:
+    """Arrow batches of `rows` rows for the jobs run inside (Spark's default is 10,000): for a
+    batch function with a fixed cost per call, such as a pandas group-by."""
+    before = spark.conf.get(ARROW_BATCH_ROWS, None)
+    spark.conf.set(ARROW_BATCH_ROWS, str(rows))
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(ARROW_BATCH_ROWS)
+        else:
+            spark.conf.set(ARROW_BATCH_ROWS, before)
