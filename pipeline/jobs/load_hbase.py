@@ -21,6 +21,7 @@ from pipeline import hbase_lines
 from pipeline.adapters import hadoop_fs, hbase_bulk, hbase_table
 from pipeline.hbase_codec import SALT_BUCKETS
 from pipeline.settings import LOAD_PATHS, Settings
+from pipeline.spark_session import arrow_batch_rows
 
 LOAD_SPLIT_BYTES = 8 * 2**20
 
@@ -91,6 +92,11 @@ def run_load(
     return int(total or 0)
 
 
+# Rows per Arrow batch of cell_lines: its cost per batch (distinct values, escaping) made a
+# fifth of the lines job at Spark's default 10k (1M clean rows, local[2]: 17.8 -> 14.7 CPU s).
+LINE_BATCH_ROWS = 100_000
+
+
 def _cell_lines(
     run_id: str | None,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
@@ -112,13 +118,14 @@ def run_bulk_load(
     hbase_table.ensure_table(settings.thrift_host, settings.thrift_port, settings.hbase_table)
     clean = spark.read.parquet(settings.clean).drop("order_month")
     lines = clean.mapInArrow(_cell_lines(run_id), hbase_lines.LINE_SCHEMA)
-    (
-        lines.repartition(SALT_BUCKETS, "region")
-        .sortWithinPartitions("key")
-        .select("line")
-        .write.mode("overwrite")
-        .text(settings.bulk_lines)
-    )
+    with arrow_batch_rows(spark, LINE_BATCH_ROWS):
+        (
+            lines.repartition(SALT_BUCKETS, "region")
+            .sortWithinPartitions("key")
+            .select("line")
+            .write.mode("overwrite")
+            .text(settings.bulk_lines)
+        )
     try:
         return hbase_bulk.bulk_load(
             settings.hbase_container,
