@@ -2,9 +2,10 @@
 manifest.
 
 ``AggregateSource`` serves what the pipeline published to HBase (aggregates in memory, a customer's
-orders by a row-key prefix scan). ``LocalSource``, ``ParquetSource`` and ``HBaseSource`` hold the
-clean rows themselves and build the same aggregates in pandas. Clean rows always come out in one
-canonical shape (see ``normalize``).
+orders by a row-key prefix scan); ``MemoryAggregateSource`` serves such aggregates handed to it
+(benchmarks: ``pipeline.synthetic_aggregates``). ``LocalSource``, ``ParquetSource`` and
+``HBaseSource`` hold the clean rows themselves and build the same aggregates in pandas. Clean rows
+always come out in one canonical shape (see ``normalize``).
 """
 
 from __future__ import annotations
@@ -519,3 +520,47 @@ class AggregateSource:
 
     def label(self) -> str:
         return f"HBase table {self.aggregates_table}"
+
+
+class MemoryAggregateSource:
+    """Published aggregates already in memory (``aggregate.PUBLISHED`` and ``segments.TABLES``
+    frames, as ``AggregateSource`` reads them from HBase), without the orders behind them: the
+    dashboard over a run's aggregates with no stack, e.g. for its latency at the seed's volume.
+    The snapshot is built on first use, so ``measure_dashboard``'s ``load_seconds`` is its cost.
+    """
+
+    def __init__(
+        self,
+        frames: Mapping[str, pd.DataFrame],
+        run_id: str,
+        *,
+        manifest: Mapping[str, Any] | None = None,
+        name: str = "memory",
+    ) -> None:
+        self._frames = dict(frames)
+        self.run_id, self.name = run_id, name
+        self._manifest = dict(manifest) if manifest is not None else None
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def aggregates(self) -> Snapshot:
+        with self._lock:
+            if self._snapshot is None:
+                try:
+                    self._snapshot = Snapshot.from_aggregates(self._frames, self.run_id)
+                except SnapshotError as exc:
+                    raise SourceError(f"{self.describe()}: {exc}") from exc
+            return self._snapshot
+
+    def customer_orders(self, customer_id: str) -> pd.DataFrame:
+        """None: this source holds aggregates only (the canonical empty frame)."""
+        return normalize(pd.DataFrame(columns=list(CLEAN_COLUMNS)))
+
+    def manifest(self) -> dict[str, Any] | None:
+        return self._manifest
+
+    def describe(self) -> str:
+        return f"memory:{self.name}"
+
+    def label(self) -> str:
+        return f"In-memory aggregates {self.name}"

@@ -262,18 +262,31 @@ def to_markdown(results: dict[str, Any]) -> str:
             f"peak RSS of the run's Python process: {stack['peak_rss_mib']['python']:,} MiB"
             f" (children: {stack['peak_rss_mib']['children']:,} MiB)",
         ]
-        for name, d in stack["dashboard"].items():
-            lines.append(
-                f"dashboard {name}: p50 {d['p50_ms']} ms, p95 {d['p95_ms']} ms, "
-                f"p99 {d['p99_ms']} ms, {d['requests']} requests"
-            )
+        lines += dashboard_lines(stack["dashboard"])
     if seg := results.get("segments"):
         lines += [
             *([""] if lines[-1] else []),
             f"segmentation (local Spark): {seg['orders']:,} orders of {seg['customers']:,} "
             f"customers in {seg['seconds']} s ({seg['orders_per_s']:,} orders/s), k = {seg['k']}",
         ]
+    if dash := results.get("dashboard_volume"):
+        lines += [
+            *([""] if lines[-1] else []),
+            f"dashboard at {dash['orders']:,} synthetic orders (aggregates built in-process in "
+            f"{dash['build_seconds']} s: {dash['cube_rows']:,} cube rows, "
+            f"{dash['customers']:,} customers; served from memory):",
+            *dashboard_lines({"page": dash["page"], "api_summary": dash["api_summary"]}),
+        ]
     return "\n".join(lines) + "\n"
+
+
+def dashboard_lines(measured: dict[str, Any]) -> list[str]:
+    """One line per ``measure_dashboard`` result, by name."""
+    return [
+        f"dashboard {name}: p50 {d['p50_ms']} ms, p95 {d['p95_ms']} ms, "
+        f"p99 {d['p99_ms']} ms, {d['requests']} requests"
+        for name, d in measured.items()
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -286,6 +299,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--segment-orders", type=int, default=SEED_ROWS, help="orders to segment (0: none)"
     )
     parser.add_argument("--segment-customers", type=int, default=50_000)
+    parser.add_argument(
+        "--dashboard-orders",
+        type=int,
+        default=SEED_ROWS,
+        help="orders whose aggregates the dashboard serves from memory, no stack (0: none)",
+    )
     parser.add_argument("--output", type=Path, default=Path("build/bench"))
     args = parser.parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
@@ -302,6 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pipeline.segment_bench import bench_segments
 
         results["segments"] = bench_segments(args.segment_orders, args.segment_customers)
+    if args.dashboard_orders:
+        from pipeline.synthetic_aggregates import bench_dashboard
+
+        results["dashboard_volume"] = bench_dashboard(args.dashboard_orders)
+        print(json.dumps(results["dashboard_volume"]), flush=True)
     (args.output / "results.json").write_text(json.dumps(results, indent=2, default=str))
     (args.output / "results.md").write_text(to_markdown(results))
     print(to_markdown(results))
