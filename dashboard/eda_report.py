@@ -16,7 +16,8 @@ import jinja2
 import plotly.offline
 
 from dashboard import figures
-from dashboard.snapshot import categorical
+from dashboard.filters import Filters
+from dashboard.snapshot import Table, categorical
 from pipeline.eda import EdaTotals, band_labels
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -37,7 +38,9 @@ def _environment() -> jinja2.Environment:
 
 def report_figures(totals: EdaTotals) -> dict[str, figures.Figure]:
     """Every chart of the report as a Plotly figure dict."""
-    frames = {name: categorical(totals.parts[name]) for name in ("cube", "ages", "products")}
+    every = Filters()
+    frames = {name: Table.from_frame(categorical(totals.parts[name])).select(every)
+              for name in ("cube", "ages", "products")}  # fmt: skip
     out = {}
     for name in CHARTS:
         field, build = figures.CHART_DATA[name]
