@@ -17,7 +17,7 @@ import plotly.offline
 
 from dashboard import figures
 from dashboard.filters import Filters
-from dashboard.snapshot import Table, categorical
+from dashboard.snapshot import Table
 from pipeline.eda import EdaTotals, band_labels
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -39,7 +39,7 @@ def _environment() -> jinja2.Environment:
 def report_figures(totals: EdaTotals) -> dict[str, figures.Figure]:
     """Every chart of the report as a Plotly figure dict."""
     every = Filters()
-    frames = {name: Table.from_frame(categorical(totals.parts[name])).select(every)
+    frames = {name: Table.from_frame(totals.parts[name]).select(every)
               for name in ("cube", "ages", "products")}  # fmt: skip
     out = {}
     for name in CHARTS:
