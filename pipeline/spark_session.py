@@ -58,19 +58,20 @@ def build_spark(
     return spark
 
 
+# Rows per Arrow batch handed to Python (Spark's default is 10,000): larger for a batch function
+# with a fixed cost per call, such as a pandas group-by.
 ARROW_BATCH_ROWS = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
 
 @contextmanager
-def arrow_batch_rows(spark: SparkSession, rows: int) -> Iterator[None]:
-    """Arrow batches of `rows` rows for the jobs run inside (Spark's default is 10,000): for a
-    batch function with a fixed cost per call, such as a pandas group-by."""
-    before = spark.conf.get(ARROW_BATCH_ROWS, None)
-    spark.conf.set(ARROW_BATCH_ROWS, str(rows))
+def scoped_conf(spark: SparkSession, key: str, value: object) -> Iterator[None]:
+    """`key` set to `value` for the jobs run inside, then back to what it was."""
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, str(value))
     try:
         yield
     finally:
         if before is None:
-            spark.conf.unset(ARROW_BATCH_ROWS)
+            spark.conf.unset(key)
         else:
-            spark.conf.set(ARROW_BATCH_ROWS, before)
+            spark.conf.set(key, before)

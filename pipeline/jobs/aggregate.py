@@ -13,7 +13,7 @@ from pipeline import aggregate
 from pipeline.adapters.hadoop_fs import exists
 from pipeline.jobs.segment import customers_path
 from pipeline.settings import Settings
-from pipeline.spark_session import arrow_batch_rows
+from pipeline.spark_session import ARROW_BATCH_ROWS, scoped_conf
 
 # Rows per batch of the partials: a batch of 100k rows collapses to far fewer aggregate rows than
 # Spark's default 10k, and pays pandas' fixed cost per group-by a tenth as often (1M clean rows,
@@ -109,18 +109,17 @@ def run_aggregate(spark: SparkSession, settings: Settings) -> dict[str, int]:
 
     summed = additive(clean).cache()
     try:
-        with arrow_batch_rows(spark, PARTIAL_BATCH_ROWS):  # the first write runs the partials
-            write("cube", one(summed, "cube").coalesce(1))
-        for name in ("ages", "products"):
-            write(name, one(summed, name).coalesce(1))
-        cells = one(summed, "customer_cells")
-        months = sorted(r[0] for r in cells.select("month").distinct().collect())
-        categories = sorted(r[0] for r in cells.select("Category").distinct().collect())
-        layout = aggregate.Layout(tuple(months), tuple(categories))
-        customers = cells.repartition(settings.shuffle_partitions, "CustomerID").mapInPandas(
-            _packed(layout), aggregate.ddl("customers")
-        )
-        write("customers", customers)
+        with scoped_conf(spark, ARROW_BATCH_ROWS, PARTIAL_BATCH_ROWS):
+            for name in ("cube", "ages", "products"):
+                write(name, one(summed, name).coalesce(1))
+            cells = one(summed, "customer_cells")
+            months = sorted(r[0] for r in cells.select("month").distinct().collect())
+            categories = sorted(r[0] for r in cells.select("Category").distinct().collect())
+            layout = aggregate.Layout(tuple(months), tuple(categories))
+            customers = cells.repartition(settings.shuffle_partitions, "CustomerID").mapInPandas(
+                _packed(layout), aggregate.ddl("customers")
+            )
+            write("customers", customers)
     finally:
         summed.unpersist()
     layout_rows = aggregate.layout_frame(layout)

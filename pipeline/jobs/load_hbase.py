@@ -21,7 +21,7 @@ from pipeline import hbase_lines
 from pipeline.adapters import hadoop_fs, hbase_bulk, hbase_table
 from pipeline.hbase_codec import SALT_BUCKETS
 from pipeline.settings import LOAD_PATHS, Settings
-from pipeline.spark_session import arrow_batch_rows
+from pipeline.spark_session import ARROW_BATCH_ROWS, scoped_conf
 
 LOAD_SPLIT_BYTES = 8 * 2**20
 
@@ -82,13 +82,9 @@ def run_load(
     writer = write_partitions(
         settings.thrift_host, settings.thrift_port, settings.hbase_table, timestamp, run_id
     )
-    previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
     # Smaller read splits: more, shorter tasks, so the progress display moves.
-    spark.conf.set("spark.sql.files.maxPartitionBytes", str(LOAD_SPLIT_BYTES))
-    try:
+    with scoped_conf(spark, "spark.sql.files.maxPartitionBytes", LOAD_SPLIT_BYTES):
         total = clean.mapInPandas(writer, "written LONG").groupBy().sum("written").first()[0]
-    finally:
-        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
     return int(total or 0)
 
 
@@ -118,7 +114,7 @@ def run_bulk_load(
     hbase_table.ensure_table(settings.thrift_host, settings.thrift_port, settings.hbase_table)
     clean = spark.read.parquet(settings.clean).drop("order_month")
     lines = clean.mapInArrow(_cell_lines(run_id), hbase_lines.LINE_SCHEMA)
-    with arrow_batch_rows(spark, LINE_BATCH_ROWS):
+    with scoped_conf(spark, ARROW_BATCH_ROWS, LINE_BATCH_ROWS):
         (
             lines.repartition(SALT_BUCKETS, "region")
             .sortWithinPartitions("key")
