@@ -13,7 +13,14 @@ import pytest
 
 from expectations import read_suite
 from pipeline.clean import clean_lines
-from pipeline.gates import GateFailed, load_frame, parse_raw, require, validate
+from pipeline.gates import (
+    GateFailed,
+    _with_set_aside_check,
+    load_frame,
+    parse_raw,
+    require,
+    validate,
+)
 from pipeline.generate import generate_orders
 from pipeline.schema import CLEAN_DDL, QUARANTINE_DDL
 
@@ -176,3 +183,35 @@ def test_data_docs_list_every_gate_validated_into_the_folder(
     pages = sorted(p.relative_to(docs).parts[:2] for p in docs.glob("validations/**/*.html"))
     assert pages == [("validations", "clean"), ("validations", "load")]
     assert str(load.docs_index) in str(GateFailed(load))
+
+
+def test_the_set_aside_check_counts_alike_on_spark_and_pandas(
+    spark, good_clean: pd.DataFrame
+) -> None:
+    """Flags and nulls in every mix (no flag, a flag with or without its null, a null without
+    its flag, an unknown flag, a null flags cell): Spark's count equals the pandas count."""
+    cases = [
+        ("", {}), (None, {}), ("", {"Name": None}), ("missing_name", {"Name": None}),
+        ("missing_name", {}), ("missing_name,invalid_shipping_date", {"Name": None}),
+        ("missing_name,invalid_shipping_date", {"Name": None, "ShippingDate": None}),
+        ("not_a_flag", {}), ("not_a_flag,missing_name", {"Name": None}),
+        ("", {"ShippingAddress": None, "ShippingDate": None}),
+    ]  # fmt: skip
+    frame = good_clean.head(len(cases)).copy()
+    for column in ("Name", "ShippingAddress", "ShippingDate", "quality_flags"):
+        frame[column] = frame[column].astype(object)
+    for row, (flags, nulls) in enumerate(cases):
+        frame.at[row, "quality_flags"] = flags
+        for column, value in nulls.items():
+            frame.at[row, column] = value
+    on_pandas = _with_set_aside_check(frame, "mismatches")["mismatches"].tolist()
+    on_spark = (
+        _with_set_aside_check(spark.createDataFrame(frame, schema=CLEAN_DDL), "mismatches")
+        .select("row_key", "mismatches")
+        .toPandas()
+        .set_index("row_key")
+        .loc[frame["row_key"], "mismatches"]
+        .tolist()
+    )
+    assert on_spark == on_pandas
+    assert on_pandas == [0, 0, 1, 0, 1, 1, 0, 1, 1, 2]
