@@ -366,6 +366,18 @@ def rows_in_table(settings: Settings, run_id: str | None = None) -> int:
     return hbase_table.count_rows_of_run(host, port, table, run_id)
 
 
+def retire_previous(settings: Settings, run_id: str) -> tuple[int, int]:
+    """Delete the rows of every other run: (rows deleted, rows left). In the HBase container one
+    scan deletes and counts (2M rows: one pass instead of a filtered Thrift scan and a count);
+    else through Thrift, then a count of the whole table."""
+    host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
+    if settings.hbase_container:
+        kept, deleted = hbase_bulk.retire_rows_not_of_run(settings.hbase_container, table, run_id)
+        return deleted, kept
+    removed = hbase_table.delete_rows_not_of_run(host, port, table, run_id)
+    return removed, hbase_table.count_rows(host, port, table)
+
+
 def segment(spark: SparkSession, run: Run) -> None:
     """Customer segments from clean/, gated: every customer in one named segment."""
     run.require("clean")
@@ -431,9 +443,8 @@ def publish(spark: SparkSession, run: Run) -> None:
         table=published.table,
     )
     started = time.monotonic()
-    host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
-    removed = hbase_table.delete_rows_not_of_run(host, port, table, manifest.run_id)
-    remaining = rows_in_table(settings)
+    removed, remaining = retire_previous(settings, manifest.run_id)
+    table = settings.hbase_table
     run.stage(
         "retire_previous", remaining + removed, remaining, started, removed_rows=removed,
         peak_rss_mib=peak_rss_mib(),

@@ -1,6 +1,6 @@
 """HBase's own client, run in the HBase container where its jars and configuration are: the bulk
-load (stack/hbase/BulkLoad.java: sorted cell lines on HDFS -> HFiles -> the region servers) and
-row counts (stack/hbase/RowCount.java)."""
+load (stack/hbase/BulkLoad.java: sorted cell lines on HDFS -> HFiles -> the region servers), row
+counts (stack/hbase/RowCount.java) and retiring older runs' rows (stack/hbase/Retire.java)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ RESULT = re.compile(
 
 
 COUNTED = re.compile(r"rowcount rows=(\d+)")
+RETIRED = re.compile(r"retire kept=(\d+) deleted=(\d+)")
 
 
 class BulkLoadFailed(RuntimeError):
@@ -24,7 +25,7 @@ class BulkLoadFailed(RuntimeError):
 
 
 class RowCountFailed(RuntimeError):
-    """The row-count tool failed or printed no count."""
+    """The row-count or retire tool failed or printed no count."""
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,24 @@ def count_rows(container: str, table: str, run_id: str | None = None) -> int:
     command = ["/opt/service/start.sh", "rowcount", table]
     if run_id is not None:
         command += [RUN_COLUMN.decode(), run_id]
+    (rows,) = _counts(container, command, COUNTED, f"counting the rows of {table}")
+    return rows
+
+
+def retire_rows_not_of_run(container: str, table: str, run_id: str) -> tuple[int, int]:
+    """Delete every row of `table` whose newest `order:_run` is not `run_id` (or which has none),
+    and count the rows kept, in one scan of the `order` family through HBase's own client:
+    (kept, deleted). A row with no `order` cell at all is not seen (no loader writes one)."""
+    command = ["/opt/service/start.sh", "retire", table, RUN_COLUMN.decode(), run_id]
+    kept, deleted = _counts(container, command, RETIRED, f"retiring older runs' rows of {table}")
+    return kept, deleted
+
+
+def _counts(container: str, command: list[str], result: re.Pattern[str], what: str) -> list[int]:
     code, output = run_in(container, command)
-    found = COUNTED.findall(output)
+    found = result.findall(output)
     if code != 0 or not found:
         tail = "\n".join(output.strip().splitlines()[-5:])
-        raise RowCountFailed(f"counting the rows of {table} exited {code}:\n{tail}")
-    return int(found[-1])
+        raise RowCountFailed(f"{what} exited {code}:\n{tail}")
+    last = found[-1]
+    return [int(n) for n in (last if isinstance(last, tuple) else (last,))]

@@ -2,7 +2,8 @@
 # HBase standalone (master + region server + ZooKeeper in one JVM), its Thrift (thrift1) server,
 # or a one-off: create a table pre-split into REGIONS by a leading hex digit (HexStringSplit) whose
 # families keep `hbase.column.max.version` versions (/conf/hbase-site.xml), or bulk-load sorted
-# cell lines (BulkLoad.java), or count a table's rows (RowCount.java).
+# cell lines (BulkLoad.java), or count a table's rows (RowCount.java), or delete the rows of every
+# run but one, counting that one's (Retire.java).
 set -euo pipefail
 CP='/conf:/opt/service/lib/*'
 # Java 17: the flags HBase's own bin/hbase adds.
@@ -69,7 +70,12 @@ JAVA
     # Rows of a table, or of one run, through HBase's own client (see RowCount.java).
     need_compiler rowcount
     exec java -Xmx256m "${J17[@]}" -cp "$CP" /opt/service/tools/RowCount.java "${@:2}" ;;
+  retire)
+    # Delete the rows of every run but one, counting that run's, in one scan (see Retire.java).
+    need_compiler retire
+    exec java -Xmx256m "${J17[@]}" -cp "$CP" /opt/service/tools/Retire.java "${@:2}" ;;
   *) echo "usage: start.sh master | thrift PORT | presplit TABLE REGIONS FAMILY:FAMILY" \
-       "| bulkload TABLE LINES HFILES TIMESTAMP COLUMNS | rowcount TABLE [COLUMN VALUE]" >&2
+       "| bulkload TABLE LINES HFILES TIMESTAMP COLUMNS | rowcount TABLE [COLUMN VALUE]" \
+       "| retire TABLE COLUMN VALUE" >&2
      exit 2 ;;
 esac

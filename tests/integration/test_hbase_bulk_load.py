@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import happybase
 import pytest
-from test_hbase_load import clean_row
+from test_hbase_load import clean_row, frame_of, table_keys
 
+from pipeline import hbase_codec
 from pipeline.adapters import hbase_bulk, hbase_table
 from pipeline.adapters.container import run_in
 from pipeline.jobs.load_hbase import run_bulk_load, run_load
@@ -106,3 +108,39 @@ def test_a_bulk_load_into_a_table_it_creates_and_without_a_run(
     stored = scan_all(settings)
     assert len(stored) == len(data)
     assert all(len(cells) == len(CLEAN_COLUMNS) for cells in stored.values())
+
+
+def test_retiring_in_the_container_keeps_exactly_one_runs_rows_and_counts_them(
+    bulk_settings: Settings,
+) -> None:
+    """Rows of two runs, rows without a run, and a foreign row with no run cell: one scan
+    deletes all but the kept run's and counts those; a second retire deletes nothing."""
+    settings = bulk_settings
+    host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
+    hbase_table.ensure_table(host, port, table)
+
+    def connect() -> happybase.Connection:
+        return hbase_table.connect(host, port)
+
+    hbase_table.put_frame(connect, table, frame_of([clean_row(i) for i in range(50)]))
+    hbase_table.put_frame(
+        connect, table, frame_of([clean_row(i) for i in range(40, 300)]), 100, 1_000, "run-1"
+    )
+    hbase_table.put_frame(
+        connect, table, frame_of([clean_row(i) for i in range(200, 500)]), 100, 2_000, "run-2"
+    )
+    connection = connect()
+    try:
+        connection.table(table).put(b"0|foreign", {b"customer:Name": b"not ours", b"order:Quantity": b"1"})
+    finally:
+        connection.close()
+    kept_keys = {hbase_codec.row_key_of(clean_row(i)) for i in range(200, 500)}
+    assert len(table_keys(host, port, table)) == 501
+
+    container = settings.hbase_container
+    # 40 rows without a run (0..39), 160 of run-1 (40..199) and the foreign row go.
+    assert hbase_bulk.retire_rows_not_of_run(container, table, "run-2") == (300, 201)
+    assert table_keys(host, port, table) == kept_keys
+    assert hbase_bulk.retire_rows_not_of_run(container, table, "run-2") == (300, 0)
+    assert hbase_bulk.retire_rows_not_of_run(container, table, "run-9") == (0, 300)
+    assert table_keys(host, port, table) == set()
