@@ -131,7 +131,9 @@ def test_retiring_in_the_container_keeps_exactly_one_runs_rows_and_counts_them(
     )
     connection = connect()
     try:
-        connection.table(table).put(b"0|foreign", {b"customer:Name": b"not ours", b"order:Quantity": b"1"})
+        connection.table(table).put(
+            b"0|foreign", {b"customer:Name": b"not ours", b"order:Quantity": b"1"}
+        )
     finally:
         connection.close()
     kept_keys = {hbase_codec.row_key_of(clean_row(i)) for i in range(200, 500)}
