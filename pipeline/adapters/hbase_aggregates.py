@@ -150,13 +150,13 @@ def write_aggregate(table: Any, name: str, frame: pd.DataFrame, run_id: str) -> 
         for key, cells in encode_rows(name, frame, run_id):
             batch.put(key, cells)
             written.add(key)
-    stale = [
-        key
-        for key, _ in table.scan(
-            row_prefix=prefix(name), filter=b"KeyOnlyFilter()", batch_size=10_000
-        )
-        if key not in written
-    ]
+    # One empty cell per row: the keys alone (KeyOnlyFilter by itself returns every cell).
+    keys = table.scan(
+        row_prefix=prefix(name),
+        filter=b"FirstKeyOnlyFilter() AND KeyOnlyFilter()",
+        batch_size=10_000,
+    )
+    stale = [key for key, _ in keys if key not in written]
     with table.batch(batch_size=2_000) as batch:
         for key in stale:
             batch.delete(key)

@@ -37,6 +37,8 @@ def exercise(connection: Any, table_name: str) -> dict[str, Any]:
     seen["family"] = list(table.scan(columns=[b"customer"]))
     seen["column"] = list(table.scan(row_prefix=b"2|", columns=[b"order:Quantity"]))
     seen["keys"] = [key for key, _ in table.scan(filter=b"KeyOnlyFilter()", batch_size=3)]
+    first_only = b"FirstKeyOnlyFilter() AND KeyOnlyFilter()"
+    seen["first_keys"] = [key for key, _ in table.scan(filter=first_only, batch_size=3)]
     seen["row"] = table.row(b"1|C1|2024-03-02|k1")
     seen["row_columns"] = table.row(b"1|C1|2024-03-02|k1", columns=[b"order:Quantity"])
     seen["absent"] = table.row(b"f|nobody")
