@@ -82,9 +82,9 @@ def write_orders(
     """Write output/orders.jsonl and output/truth-NNNNN.parquet (one per chunk).
 
     Chunk n holds generate_orders(chunk_rows, seed, error_rate, start=n * chunk_rows). From
-    _PARALLEL_MIN_CHUNKS chunks on, forked worker processes (one per available core) generate
-    them into part files that are appended in order, so the files are the same; only when the
-    calling process runs no other threads, as forking is not safe otherwise.
+    _PARALLEL_MIN_CHUNKS chunks on, worker processes (one per available core) generate them into
+    part files that are appended in order, so the files are the same: forked from the caller when
+    it runs no other thread, else from a forkserver (forking a threaded process is not safe).
     """
     if chunk_rows <= 0:
         raise ValueError(f"write_orders: chunk_rows={chunk_rows} must be > 0")
@@ -122,22 +122,24 @@ def write_orders(
 
 @contextlib.contextmanager
 def _chunks(jobs: list[_Job], out: BinaryIO, output: Path) -> Iterator[Iterator[_Chunk]]:
-    """Write each job's chunk (its lines to `out`), in job order: in forked workers when that is
-    worth it and safe, with at most 2 chunks per worker in flight."""
+    """Write each job's chunk (its lines to `out`), in job order: in worker processes when that
+    is worth it, with at most 2 chunks per worker in flight."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     workers = min(cores or 1, len(jobs))
+    # A thread of the caller (`pipeline run` has Spark's and a meter's) could hold a lock the
+    # workers need at the fork: then they fork from a fresh forkserver process instead.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
     if (
         len(jobs) < _PARALLEL_MIN_CHUNKS
         or workers < 2
-        or threading.active_count() > 1  # a thread could hold a lock the workers need
-        or "fork" not in multiprocessing.get_all_start_methods()
+        or method not in multiprocessing.get_all_start_methods()
     ):
         yield (_write_chunk(job, out) for job in jobs)
         return
-    customers(jobs[0][1])  # the per-seed tables, built once and inherited by every worker
+    customers(jobs[0][1])  # the per-seed tables, built once and inherited by forked workers
     parts = [output / f"orders-{n:05d}.part" for n in range(len(jobs))]
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
             submitted = (
                 pool.submit(_write_part, job, part) for job, part in zip(jobs, parts, strict=True)
             )

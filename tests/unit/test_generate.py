@@ -375,10 +375,9 @@ def test_large_outputs_are_written_by_workers_and_equal_the_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caller, write_chunk = os.getpid(), orders_files._write_chunk
-    forkable = threading.active_count() == 1  # else write_orders stays in this process
 
-    def in_a_worker(*args):  # forked workers inherit the patch
-        assert os.getpid() != caller or not forkable, "a chunk was written by the calling process"
+    def in_a_worker(*args):  # forked workers inherit the patch, a forkserver's run the original
+        assert os.getpid() != caller, "a chunk was written by the calling process"
         return write_chunk(*args)
 
     monkeypatch.setattr(orders_files, "_write_chunk", in_a_worker)
@@ -396,3 +395,26 @@ def test_large_outputs_are_written_by_workers_and_equal_the_chunks(
         "orders.jsonl",
         *(f"truth-{i:05d}.parquet" for i in range(5)),
     ]
+
+
+def test_a_caller_with_threads_still_has_workers_write_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pipeline run` has threads (Spark's, a meter's): its workers come from a forkserver."""
+
+    def in_the_caller(*args):  # a forkserver's workers import the module afresh: never patched
+        raise AssertionError("a chunk was written by the calling process")
+
+    release = threading.Event()
+    busy = threading.Thread(target=release.wait, daemon=True)
+    busy.start()
+    try:
+        monkeypatch.setattr(orders_files, "_write_chunk", in_the_caller)
+        summary = write_orders(4_500, seed=4, error_rate=0.1, output=tmp_path, chunk_rows=1_000)
+    finally:
+        release.set()
+        busy.join(timeout=10)
+    chunks = list(iter_orders(4_500, seed=4, error_rate=0.1, chunk_rows=1_000))
+    text = (tmp_path / "orders.jsonl").read_text(encoding="utf-8")
+    assert text == "".join(f"{line}\n" for chunk in chunks for line in chunk.lines)
+    assert summary.lines == sum(len(c.lines) for c in chunks)
