@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import happybase
 import pytest
-from test_hbase_load import clean_row, frame_of, table_keys
+from test_hbase_load import clean_row, table_keys, write_three_runs
 
 from pipeline import hbase_codec
 from pipeline.adapters import hbase_bulk, hbase_table
@@ -117,19 +116,7 @@ def test_retiring_in_the_container_keeps_exactly_one_runs_rows_and_counts_them(
     deletes all but the kept run's and counts those; a second retire deletes nothing."""
     settings = bulk_settings
     host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
-    hbase_table.ensure_table(host, port, table)
-
-    def connect() -> happybase.Connection:
-        return hbase_table.connect(host, port)
-
-    hbase_table.put_frame(connect, table, frame_of([clean_row(i) for i in range(50)]))
-    hbase_table.put_frame(
-        connect, table, frame_of([clean_row(i) for i in range(40, 300)]), 100, 1_000, "run-1"
-    )
-    hbase_table.put_frame(
-        connect, table, frame_of([clean_row(i) for i in range(200, 500)]), 100, 2_000, "run-2"
-    )
-    connection = connect()
+    connection = write_three_runs(settings)()
     try:
         connection.table(table).put(
             b"0|foreign", {b"customer:Name": b"not ours", b"order:Quantity": b"1"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import happybase
@@ -135,9 +136,9 @@ def test_the_stack_presplits_customer_orders_with_three_versions_per_family(
     ]
 
 
-def test_a_run_stamps_its_cells_and_retiring_leaves_exactly_its_rows(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def write_three_runs(settings: Settings) -> Callable[[], happybase.Connection]:
+    """Rows 0..39 without a run, 40..199 of run-1 (timestamp 1,000), 200..499 of run-2 (2,000,
+    over run-1's 200..299); returns the connection factory."""
     host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
     hbase_table.ensure_table(host, port, table)
 
@@ -151,6 +152,14 @@ def test_a_run_stamps_its_cells_and_retiring_leaves_exactly_its_rows(
     hbase_table.put_frame(
         connect, table, frame_of([clean_row(i) for i in range(200, 500)]), 100, 2_000, "run-2"
     )
+    return connect
+
+
+def test_a_run_stamps_its_cells_and_retiring_leaves_exactly_its_rows(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
+    connect = write_three_runs(settings)
 
     assert hbase_table.count_rows_of_run(host, port, table, "run-1") == 160  # 40..199
     assert hbase_table.count_rows_of_run(host, port, table, "run-2") == 300
