@@ -355,14 +355,12 @@ def gate_load(spark: SparkSession, run: Run) -> None:
     run.gate("load", gates.load_frame(loaded.rows_in, loaded.rows_out))
 
 
-def rows_in_table(settings: Settings, run_id: str | None = None) -> int:
-    """Rows of the orders table (of one run): a scan through HBase's own client in its container
+def rows_in_table(settings: Settings, run_id: str) -> int:
+    """Rows of one run in the orders table: a scan through HBase's own client in its container
     where that is known, else through Thrift; either way a count of the table, not a tally."""
     host, port, table = settings.thrift_host, settings.thrift_port, settings.hbase_table
     if settings.hbase_container:
         return hbase_bulk.count_rows(settings.hbase_container, table, run_id)
-    if run_id is None:
-        return hbase_table.count_rows(host, port, table)
     return hbase_table.count_rows_of_run(host, port, table, run_id)
 
 

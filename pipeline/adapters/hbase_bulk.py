@@ -89,10 +89,10 @@ def retire_rows_not_of_run(container: str, table: str, run_id: str) -> tuple[int
 
 
 def _counts(container: str, command: list[str], result: re.Pattern[str], what: str) -> list[int]:
+    """The numbers of the tool's last result line."""
     code, output = run_in(container, command)
-    found = result.findall(output)
+    found = list(result.finditer(output))
     if code != 0 or not found:
         tail = "\n".join(output.strip().splitlines()[-5:])
         raise RowCountFailed(f"{what} exited {code}:\n{tail}")
-    last = found[-1]
-    return [int(n) for n in (last if isinstance(last, tuple) else (last,))]
+    return [int(n) for n in found[-1].groups()]

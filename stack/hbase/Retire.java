@@ -1,6 +1,3 @@
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hbase.Cell;
 import org.apache.hadoop.hbase.CellUtil;
@@ -51,21 +48,15 @@ public class Retire {
         Table table = connection.getTable(name);
         BufferedMutator deletes = connection.getBufferedMutator(name);
         ResultScanner scanner = table.getScanner(scan)) {
-      List<Delete> batch = new ArrayList<>();
       for (Result row : scanner) {
         Cell run = row.getColumnLatestCell(family, qualifier);
-        if (run != null && Arrays.equals(CellUtil.cloneValue(run), value)) {
+        if (run != null && CellUtil.matchingValue(run, value)) {
           kept++;
-          continue;
-        }
-        batch.add(new Delete(row.getRow()));
-        deleted++;
-        if (batch.size() == 10_000) {
-          deletes.mutate(batch);
-          batch.clear();
+        } else {
+          deletes.mutate(new Delete(row.getRow())); // the mutator sends them in batches
+          deleted++;
         }
       }
-      deletes.mutate(batch);
       deletes.flush();
     }
     System.out.printf("retire kept=%d deleted=%d%n", kept, deleted);
