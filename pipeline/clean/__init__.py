@@ -124,9 +124,10 @@ from pipeline.clean.fields import (
     SET_ASIDE_FIELDS,
 )
 from pipeline.clean.parsing import parse_lines
-from pipeline.clean.rules import age_groups
+from pipeline.clean.rules import AGE_GROUP_LOWER, age_groups
 
 __all__ = [
+    "AGE_GROUP_LOWER",
     "CHECKED_TYPES",
     "CUSTOMER_FIELDS",
     "DEFAULT_AGE_MEDIAN",

@@ -49,13 +49,14 @@ from pipeline.value_status import AMBIGUOUS, IMPOSSIBLE, INVALID, MISSING, OK, W
 # --------------------------------------------------------------------------------------------
 # Checking a batch (everything that does not depend on the global statistics)
 
-_AGE_GROUP_LOWER = np.array([int(g.rstrip("+").split("-")[0]) for g in AGE_GROUPS])
+# The first age of each of schema.AGE_GROUPS, in order.
+AGE_GROUP_LOWER: tuple[int, ...] = tuple(int(g.rstrip("+").split("-")[0]) for g in AGE_GROUPS)
 _AGE_GROUP_NAMES = np.array(AGE_GROUPS, dtype=object)
 
 
 def age_groups(ages: Any) -> np.ndarray:
     """AgeGroup label for each age (ages >= AGE_MIN), by the bounds in schema.AGE_GROUPS."""
-    index = np.searchsorted(_AGE_GROUP_LOWER, np.asarray(ages), side="right") - 1
+    index = np.searchsorted(AGE_GROUP_LOWER, np.asarray(ages), side="right") - 1
     return _AGE_GROUP_NAMES[np.clip(index, 0, len(AGE_GROUPS) - 1)]
 
 

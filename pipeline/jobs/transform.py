@@ -1,12 +1,12 @@
 """HDFS raw -> clean Parquet + quarantine Parquet, through the pure rule set in pipeline.clean.
 
 Each line is parsed and checked once (check_lines, per Arrow batch). The checked rows are shuffled
-once, by order month, and checkpointed. Rows a customer's other orders may repair (`pending`, a
-few in a hundred) are checked again with the values all of that customer's rows agree on (one
-grouped pass, agreed_customers) and take the place of their first check. The statistics, the
-repeated row_keys, the statistics' columns (fill_stats) and both writes read the result. Poison
-rows (no text to parse: a null Kafka value, bytes that are not UTF-8, a line too large for Kafka)
-go to the quarantine as they are.
+once, by order month, and checkpointed. Rows a customer's other orders may repair (`pending`, a few
+in a hundred) are checked again with the values all of that customer's rows agree on (one grouped
+pass, agreed_customers) and take the place of their first check. The statistics, the repeated
+row_keys, the statistics' columns (fill_stats, as Spark columns) and both writes read the result.
+Poison rows (no text to parse: a null Kafka value, bytes that are not UTF-8, a line too large for
+Kafka) go to the quarantine as they are.
 Products resolve against settings.catalogue_path (a CSV or Parquet catalogue, read once on the
 driver and shipped with the batch function), else the built-in catalogue.
 
@@ -16,6 +16,7 @@ a reader sees the previous output or the new one, never a half-written one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -28,25 +29,27 @@ from pipeline.adapters import hadoop_fs
 from pipeline.adapters.raw_store import read_raw
 from pipeline.catalogue import Catalogue
 from pipeline.clean import (
+    AGE_GROUP_LOWER,
     CHECKED_TYPES,
     CUSTOMER_FIELDS,
     DEFAULT_AGE_MEDIAN,
     QUARANTINE_TEXT,
-    STATS_COLUMNS,
     CleanStats,
     check_lines,
-    fill_stats,
+    fill_age,
 )
 from pipeline.date_forms import day_first_of
 from pipeline.derived_catalogue import write
 from pipeline.jobs.catalogue_scan import derive_from_raw
-from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES
+from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS, CLEAN_TYPES
 from pipeline.settings import DERIVE, Settings
 
 LINE = "line"  # a line's position in the input: "first of each row_key" is the earliest
 CHECKED_DDL = ", ".join([*(f"`{c}` {t}" for c, t in CHECKED_TYPES.items()), f"`{LINE}` BIGINT"])
 MONTH = "order_month"  # the clean output's partition column
-FILLED_DDL = ", ".join(f"`{c}` {CLEAN_TYPES[c]}" for c in STATS_COLUMNS)
+# Clean columns with about as many values as rows in a month's file: Parquet would build each
+# one's dictionary to throw it away (1M rows: the clean write 5.9 -> 4.4 s, files 48 -> 56 MB).
+NO_DICTIONARY: tuple[str, ...] = ("row_key", "Name", "ShippingAddress")
 
 
 @dataclass(frozen=True)
@@ -192,26 +195,34 @@ def repeated_keys(passed: DataFrame) -> DataFrame:
     )
 
 
-def stats_columns(stats: CleanStats) -> Column:
-    """fill_stats as a Spark column: a struct of STATS_COLUMNS from Age and TotalAmount."""
-
-    @F.pandas_udf(FILLED_DDL)
-    def fill(ages: pd.Series, totals: pd.Series) -> pd.DataFrame:
-        return pd.DataFrame(fill_stats(ages.to_numpy(), totals.to_numpy(), stats))
-
-    return fill("Age", "TotalAmount")
+def stats_columns(stats: CleanStats) -> dict[str, Column]:
+    """fill_stats as Spark columns over Age and TotalAmount, in the JVM: as a pandas UDF it took
+    a third of the clean write. The integration tests hold both to the same values."""
+    age = F.col("Age")
+    filled = F.when(age.isNull() | F.isnan(age), F.lit(fill_age(stats))).otherwise(age)
+    filled = filled.cast("int")
+    group = F.lit(AGE_GROUPS[0])
+    for lower, name in zip(AGE_GROUP_LOWER[1:], AGE_GROUPS[1:], strict=True):
+        group = F.when(filled >= lower, F.lit(name)).otherwise(group)
+    total, span = F.col("TotalAmount"), stats.total_max - stats.total_min
+    if math.isfinite(span) and span > 0:
+        scaled = F.least(F.greatest((total - stats.total_min) / span, F.lit(0.0)), F.lit(1.0))
+        normalised = F.when(total.isNull() | F.isnan(total), total).otherwise(scaled)
+    else:
+        normalised = F.lit(0.0)
+    return {"Age": filled, "AgeGroup": group, "TotalAmountNormalized": normalised}
 
 
 def clean_rows(passed: DataFrame, repeats: DataFrame, stats: CleanStats) -> DataFrame:
-    """Passing rows minus the later copies of a row_key, with the statistics' columns filled."""
+    """Passing rows minus the later copies of a row_key, with the statistics' columns filled,
+    and their order month."""
     later = (passed["row_key"] == repeats["row_key"]) & (passed[LINE] != repeats["first_line"])
-    filled = passed.join(repeats, later, "left_anti").withColumn("filled", stats_columns(stats))
-    return filled.select(  # the cast makes Quantity (DOUBLE while checked) an INT
-        *[
-            F.col(f"filled.{c}") if c in STATS_COLUMNS else F.col(c).cast(CLEAN_TYPES[c])
-            for c in CLEAN_COLUMNS
-        ]
-    )
+    filled = stats_columns(stats)
+    return passed.join(repeats, later, "left_anti").select(  # Quantity: DOUBLE while checked
+        *[filled[c].alias(c) if c in filled else F.col(c).cast(CLEAN_TYPES[c])
+          for c in CLEAN_COLUMNS],
+        MONTH,
+    )  # fmt: skip
 
 
 def order_month() -> Column:
@@ -277,14 +288,15 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
     repeats = repeated_keys(passed).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         duplicates = repeats.agg(F.sum(F.col("rows") - 1)).first()[0] or 0
-        (
+        writer = (
             clean_rows(passed, repeats, stats)
-            .withColumn(MONTH, order_month())
             .write.mode("overwrite")
             .option("partitionOverwriteMode", "static")  # a run replaces the whole output
             .partitionBy(MONTH)
-            .parquet(f"{staging}/clean")
         )
+        for column in NO_DICTIONARY:
+            writer = writer.option(f"parquet.enable.dictionary#{column}", "false")
+        writer.parquet(f"{staging}/clean")
     finally:
         repeats.unpersist()
     quarantine = checked.filter(F.col("reason").isNotNull()).select(

@@ -7,15 +7,23 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from pipeline.adapters.raw_store import upload_bulk
 from pipeline.catalogue import Catalogue
-from pipeline.clean import clean_lines, compute_stats, parse_lines, stat_inputs
+from pipeline.clean import (
+    CleanStats,
+    clean_lines,
+    compute_stats,
+    fill_stats,
+    parse_lines,
+    stat_inputs,
+)
 from pipeline.cli import main
 from pipeline.generate import generate_orders
-from pipeline.jobs.transform import run_transform
+from pipeline.jobs.transform import run_transform, stats_columns
 from pipeline.schema import CATALOGUE, CLEAN_COLUMNS, QUARANTINE_COLUMNS
 from pipeline.settings import Settings
 
@@ -214,3 +222,29 @@ def test_the_transform_repairs_from_customers_and_reads_slash_dates_the_inputs_w
         clean[list(CLEAN_COLUMNS)].sort_values("row_key", ignore_index=True),
         local.clean.sort_values("row_key", ignore_index=True),
     )
+
+
+@pytest.mark.parametrize(
+    "stats",
+    [
+        CleanStats(age_median=41.5, total_min=3.5, total_max=980.25),
+        CleanStats(age_median=float("nan"), total_min=7.0, total_max=7.0),
+        CleanStats(age_median=200.0, total_min=10.0, total_max=2.0),
+        CleanStats(age_median=2.0, total_min=0.0, total_max=float("inf")),
+    ],
+)
+def test_the_statistics_columns_in_spark_equal_fill_stats(spark, stats: CleanStats) -> None:
+    rng = np.random.default_rng(7)
+    ages = [float("nan"), *map(float, range(10, 130)), *rng.integers(18, 100, 300).astype(float)]
+    totals = [stats.total_min, stats.total_max, 0.0, -1.5, 1e9, 0.01, 999.99]
+    totals += list(np.round(rng.uniform(-50, 1200, len(ages) - len(totals)), 2))
+    frame = spark.createDataFrame(
+        pd.DataFrame({"Age": ages, "TotalAmount": totals}), "Age DOUBLE, TotalAmount DOUBLE"
+    )
+    columns = stats_columns(stats)
+    got = frame.select(*[c.alias(n) for n, c in columns.items()]).toPandas()
+
+    expected = fill_stats(np.array(ages), np.array(totals), stats)
+    assert got["Age"].tolist() == expected["Age"].tolist()
+    assert got["AgeGroup"].tolist() == expected["AgeGroup"].tolist()
+    assert got["TotalAmountNormalized"].tolist() == expected["TotalAmountNormalized"].tolist()
