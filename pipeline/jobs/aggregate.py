@@ -1,5 +1,5 @@
-"""Clean Parquet -> the dashboard's aggregates as Parquet, with the pure partials of
-``pipeline.aggregate`` run per Spark partition and summed by their keys."""
+"""Clean Parquet -> the dashboard's aggregates as Parquet: the additive ones of
+``pipeline.aggregate`` as Spark grouping sets, the customers packed by its pure functions."""
 
 from __future__ import annotations
 
@@ -13,46 +13,17 @@ from pipeline import aggregate
 from pipeline.adapters.hadoop_fs import exists
 from pipeline.jobs.segment import customers_path
 from pipeline.settings import Settings
-from pipeline.spark_session import ARROW_BATCH_ROWS, scoped_conf
-
-# Rows per batch of the partials: a batch of 100k rows collapses to far fewer aggregate rows than
-# Spark's default 10k, and pays pandas' fixed cost per group-by a tenth as often (1M clean rows,
-# local[2]: 47 -> 33 CPU seconds).
-PARTIAL_BATCH_ROWS = 100_000
 
 
 def aggregate_path(settings: Settings, name: str) -> str:
     return f"{settings.aggregates}/{name}"
 
 
-# Every additive partial of a batch in one frame: the union of their keys (null where a key is not
-# the aggregate's), the measures, and which aggregate a row belongs to. One pass over the clean rows
-# feeds all of them.
+# Every additive aggregate in one frame: the union of their keys (null where a key is not the
+# aggregate's), the measures, and which aggregate a row belongs to.
 UNION_KEYS: tuple[str, ...] = tuple(
     dict.fromkeys(k for spec in aggregate.ADDITIVE.values() for k in spec.keys)
 )
-UNION_DDL = ", ".join(
-    ["`aggregate` STRING"]
-    + [f"`{c}` {aggregate.column_types('ages').get(c, 'STRING')}" for c in UNION_KEYS]
-    + [f"`{m}` BIGINT" for m in aggregate.MEASURES]
-)
-
-
-def union_partials(batch: pd.DataFrame) -> pd.DataFrame:
-    """All additive partials of one batch, stacked in the union layout."""
-    parts = []
-    for name, part in aggregate.partials(batch).items():
-        wide = part.reindex(columns=[*UNION_KEYS, *aggregate.MEASURES])
-        wide["Age"] = wide["Age"].astype("Int32")
-        for m in aggregate.MEASURES:
-            wide[m] = wide[m].fillna(0).astype("int64")
-        parts.append(wide.assign(aggregate=name))
-    return pd.concat(parts, ignore_index=True)[["aggregate", *UNION_KEYS, *aggregate.MEASURES]]
-
-
-def _union_partials(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    for batch in batches:
-        yield union_partials(batch)
 
 
 def _packed(
@@ -68,14 +39,33 @@ def _packed(
 
 
 def additive(clean: DataFrame) -> DataFrame:
-    """``partial`` per batch for every additive aggregate, then the partials summed by the keys.
-
-    Only the columns the partials read cross to Python, in batches of ``PARTIAL_BATCH_ROWS``."""
-    partials = clean.select(*aggregate.input_columns(), aggregate.SEGMENT).mapInPandas(
-        _union_partials, UNION_DDL
+    """Every additive aggregate of ``pipeline.aggregate`` (its ``partial`` summed by the keys),
+    in the JVM: the same keys and measures (month, whole cents by ``rint``) as Spark columns, and
+    one grouping set per aggregate, summed in one pass. The integration tests hold the result to
+    the pandas one; as ``partial`` per Arrow batch it cost a Python pass over every row (1M
+    rows: the aggregate job 18.6 -> 14 s)."""
+    rows = clean.select(
+        *[c for c in UNION_KEYS if c != "month"],
+        F.date_format("OrderDate", "yyyy-MM").alias("month"),
+        F.lit(1).cast("bigint").alias("orders"),
+        F.col("Quantity").cast("bigint").alias("quantity"),
+        F.rint(F.col("TotalAmount") * 100).cast("bigint").alias("revenue_cents"),
     )
-    sums = [F.sum(m).cast("bigint").alias(m) for m in aggregate.MEASURES]
-    return partials.groupBy("aggregate", *UNION_KEYS).agg(*sums)
+    sets = [[F.col(k) for k in spec.keys] for spec in aggregate.ADDITIVE.values()]
+    summed = rows.groupingSets(sets, *UNION_KEYS).agg(
+        *[F.sum(m).cast("bigint").alias(m) for m in aggregate.MEASURES],
+        F.grouping_id().alias("set"),
+    )
+    name = F.lit(None).cast("string")
+    for each, spec in aggregate.ADDITIVE.items():
+        name = F.when(F.col("set") == _grouping_id(spec.keys), F.lit(each)).otherwise(name)
+    return summed.select(name.alias("aggregate"), *UNION_KEYS, *aggregate.MEASURES)
+
+
+def _grouping_id(keys: tuple[str, ...]) -> int:
+    """Spark's grouping_id() of a grouping set over UNION_KEYS: a bit per key not grouped by,
+    the first key's the highest."""
+    return sum(1 << (len(UNION_KEYS) - 1 - i) for i, k in enumerate(UNION_KEYS) if k not in keys)
 
 
 def one(summed: DataFrame, name: str) -> DataFrame:
@@ -109,17 +99,16 @@ def run_aggregate(spark: SparkSession, settings: Settings) -> dict[str, int]:
 
     summed = additive(clean).cache()
     try:
-        with scoped_conf(spark, ARROW_BATCH_ROWS, PARTIAL_BATCH_ROWS):
-            for name in ("cube", "ages", "products"):
-                write(name, one(summed, name).coalesce(1))
-            cells = one(summed, "customer_cells")
-            months = sorted(r[0] for r in cells.select("month").distinct().collect())
-            categories = sorted(r[0] for r in cells.select("Category").distinct().collect())
-            layout = aggregate.Layout(tuple(months), tuple(categories))
-            customers = cells.repartition(settings.shuffle_partitions, "CustomerID").mapInPandas(
-                _packed(layout), aggregate.ddl("customers")
-            )
-            write("customers", customers)
+        for name in ("cube", "ages", "products"):
+            write(name, one(summed, name).coalesce(1))
+        cells = one(summed, "customer_cells")
+        months = sorted(r[0] for r in cells.select("month").distinct().collect())
+        categories = sorted(r[0] for r in cells.select("Category").distinct().collect())
+        layout = aggregate.Layout(tuple(months), tuple(categories))
+        customers = cells.repartition(settings.shuffle_partitions, "CustomerID").mapInPandas(
+            _packed(layout), aggregate.ddl("customers")
+        )
+        write("customers", customers)
     finally:
         summed.unpersist()
     layout_rows = aggregate.layout_frame(layout)
