@@ -1,8 +1,9 @@
 """The dashboard's aggregates of clean orders: additive partials, their sum, the packed customers.
 
 Pure pandas + numpy. Every measure is an integer (orders, quantity, revenue in cents), so partials
-of any split of the rows add up to exactly the aggregate of the whole: Spark runs the same
-``partial`` per partition (``mapInPandas``) and sums by the keys; a local run calls ``combine``.
+of any split of the rows add up to exactly the aggregate of the whole; a local run calls
+``combine``. The Spark job (pipeline.jobs.aggregate) computes the same sums as grouping sets over
+the same keys, and the integration tests hold the two equal.
 
 Aggregates (keys -> measures) and the filters each one can answer:
 
@@ -153,12 +154,6 @@ def partial(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     data["revenue_cents"] = revenue_cents(frame["TotalAmount"])
     rows = pd.DataFrame({c: data[c] for c in spec.columns})
     return combine([rows])
-
-
-def input_columns() -> tuple[str, ...]:
-    """The clean columns the partials read: what a job hands them, and nothing more."""
-    keys = (k for spec in ADDITIVE.values() for k in spec.keys if k not in ("month", SEGMENT))
-    return tuple(dict.fromkeys([*keys, *_INPUTS]))
 
 
 def partials(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
