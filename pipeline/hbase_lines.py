@@ -2,8 +2,9 @@
 
 A line is one row: the row key, then every cell value in HBase's column order (`line_columns`),
 tab-separated, with ``\\``, tab, newline and carriage return escaped as ``\\\\``, ``\\t``, ``\\n``,
-``\\r`` (stack/hbase/BulkLoad.java reads them back). The same key and cells as the Thrift path
-(`hbase_codec.encode_frame`), so either load leaves the same table.
+``\\r`` (stack/hbase/BulkLoad.java reads them back); a field that is exactly ``\\N`` (ABSENT) is no
+cell. The same key and cells as the Thrift path (`hbase_codec.encode_frame`), so either load
+leaves the same table.
 
 The work stays in Arrow, column by column: a value that needs Python's own text (a salt, a
 float's repr, a date's ISO form) is made once per distinct value and taken back by index.
@@ -23,6 +24,7 @@ from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES
 # Order matters: the backslash first, so the escapes added after it stay single.
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 _NEEDS_ESCAPE = r"[\\\t\n\r]"
+ABSENT = "\\N"  # a null left out of the row (an escaped value never reads \N: "\\" doubles)
 LINE_SCHEMA = "region STRING, key STRING, line STRING"
 _ARROW_TYPES = {"STRING": pa.string(), "INT": pa.int32(), "DOUBLE": pa.float64(),
                 "DATE": pa.date32()}  # fmt: skip
@@ -45,6 +47,14 @@ def escape(values: pa.Array) -> pa.Array:
     for plain, escaped in _ESCAPES:
         values = pc.replace_substring(values, plain, escaped)
     return values
+
+
+_ESCAPE_TABLE = str.maketrans(dict(_ESCAPES))
+
+
+def escape_text(text: str) -> str:
+    """`escape` of one value."""
+    return text.translate(_ESCAPE_TABLE)
 
 
 def _per_distinct(values: pa.Array, text: Callable[[Any], str]) -> pa.Array:

@@ -430,15 +430,17 @@ def publish(spark: SparkSession, run: Run) -> None:
     started = time.monotonic()
     manifest.status, manifest.published_at = "succeeded", now_text()
     frames = hbase_aggregates.frames_from_spark(spark, settings)
+    rows = sum(len(f) for f in frames.values())
+    path = choose_path(settings, rows)  # the orders' rule: bulk from bulk_load_min_rows on
     published = hbase_aggregates.publish_aggregates(
-        frames, settings, manifest=manifest.as_dict(), run_id=manifest.run_id
+        frames,
+        settings,
+        manifest=manifest.as_dict(),
+        run_id=manifest.run_id,
+        bulk_spark=spark if path == "bulk" else None,
     )
     run.stage(
-        "publish",
-        sum(len(f) for f in frames.values()),
-        sum(published.rows.values()),
-        started,
-        table=published.table,
+        "publish", rows, sum(published.rows.values()), started, table=published.table, path=path
     )
     started = time.monotonic()
     removed, remaining = retire_previous(settings, manifest.run_id)

@@ -126,6 +126,11 @@ class Settings:
         return f"{self.bulk_staging}/hfiles"
 
     @property
+    def publish_staging(self) -> str:
+        """The aggregates' bulk load: cell lines, then HFiles."""
+        return f"{self.run_root}/_staging/publish"
+
+    @property
     def aggregates(self) -> str:
         return f"{self.run_root}/aggregates"
 

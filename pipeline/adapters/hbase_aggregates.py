@@ -7,6 +7,10 @@ every column of the aggregate row is a qualifier (UTF-8 text, nulls left out) an
 the id of the run that wrote it. The run manifest (JSON) is row ``manifest|latest``, column
 ``m:json``; it is written last, so a reader that sees a new ``run_id`` finds that run's rows, and a
 reader that loads during a publish can tell (mixed ``_run`` values) and try again.
+
+Two ways in, the same cells: Thrift puts per aggregate, or (for many rows, where the HBase
+container and HDFS are at hand) one set of cell lines -> HFiles -> HBase's bulk load, which skips
+the region server's write path (2M orders: 292k rows, 35 s through Thrift).
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import happybase
 import pandas as pd
 
 from pipeline import aggregate, segments
 from pipeline.adapters.hbase_table import connect
+from pipeline.hbase_lines import ABSENT, escape_text
 from pipeline.manifest import new_run_id
 from pipeline.settings import Settings
 
@@ -57,7 +62,7 @@ def prefix(name: str) -> bytes:
 
 
 def row_key(name: str, values: Iterable[Any]) -> bytes:
-    return (f"{name}|" + "|".join(_part(v) for v in values)).encode()
+    return f"{name}|{'|'.join(_part(v) for v in values)}".encode()
 
 
 def _types(name: str) -> dict[str, str]:
@@ -81,18 +86,21 @@ def encode_rows(
     name: str, frame: pd.DataFrame, run_id: str
 ) -> Iterator[tuple[bytes, dict[bytes, bytes]]]:
     """Aggregate rows -> (row key, cells); keyed on the aggregate's keys: a re-run overwrites."""
-    columns = tuple(_types(name))
-    keys = _key_columns(name)
+    qualifiers = [f"{FAMILY}:{c}".encode() for c in _types(name)]
     run = run_id.encode()
-    for record in frame[list(columns)].itertuples(index=False, name=None):
-        values = dict(zip(columns, record, strict=True))
-        cells = {
-            f"{FAMILY}:{c}".encode(): str(v).encode()
-            for c, v in values.items()
-            if v is not None and not (isinstance(v, float) and v != v)
-        }
+    for key, texts in _text_rows(name, frame):
+        cells = {q: t.encode() for q, t in zip(qualifiers, texts, strict=True) if t is not None}
         cells[RUN_COLUMN] = run
-        yield row_key(name, (values[k] for k in keys)), cells
+        yield key.encode(), cells
+
+
+def _text_rows(name: str, frame: pd.DataFrame) -> Iterator[tuple[str, list[str | None]]]:
+    """Per row: its key, and each column's value as text (None: null, no cell)."""
+    columns = list(_types(name))
+    key_at = [columns.index(k) for k in _key_columns(name)]
+    for record in frame[columns].itertuples(index=False, name=None):
+        texts = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in record]
+        yield f"{name}|" + "|".join(_part(record[i]) for i in key_at), texts
 
 
 def decode_rows(
@@ -163,6 +171,80 @@ def write_aggregate(table: Any, name: str, frame: pd.DataFrame, run_id: str) -> 
     return len(written)
 
 
+class CellLines(NamedTuple):
+    columns: list[bytes]  # family:qualifier of each value after the key, in HBase's order
+    keys: list[bytes]  # sorted
+    lines: list[str]  # one per key
+    rows: dict[str, int]  # per published name
+
+
+def cell_lines(frames: Mapping[str, pd.DataFrame], names: Iterable[str], run_id: str) -> CellLines:
+    """The rows of `names` as the bulk loader's lines (pipeline.hbase_lines' format; ABSENT
+    where encode_rows leaves a null out), sorted by key: the same cells as encode_rows."""
+    names = list(names)
+    qualifier = {(n, c): f"{FAMILY}:{c}".encode() for n in names for c in _types(n)}
+    columns = sorted({*qualifier.values(), RUN_COLUMN})
+    at = {column: i for i, column in enumerate(columns)}
+    rows: list[tuple[bytes, str]] = []
+    counts: dict[str, int] = {}
+    for name in names:
+        # Numbers and their text never hold a character the format escapes.
+        places = [(at[qualifier[name, c]], t == "STRING") for c, t in _types(name).items()]
+        template = [ABSENT] * len(columns)
+        template[at[RUN_COLUMN]] = escape_text(run_id)
+        before = len(rows)
+        for key, texts in _text_rows(name, frames[name]):
+            fields = template.copy()
+            for (i, text_type), text in zip(places, texts, strict=True):
+                if text is not None:
+                    fields[i] = escape_text(text) if text_type else text
+            rows.append((key.encode(), "\t".join([escape_text(key), *fields])))
+        counts[name] = len(rows) - before
+    rows.sort(key=lambda row: row[0])
+    return CellLines(columns, [key for key, _ in rows], [line for _, line in rows], counts)
+
+
+def bulk_write(
+    spark: Any,
+    settings: Settings,
+    table: str,
+    frames: Mapping[str, pd.DataFrame],
+    names: Iterable[str],
+    run_id: str,
+) -> dict[str, int]:
+    """Every published row in one bulk load that replaces the table's rows (sorted lines on HDFS
+    -> HFiles -> HBase; then the rows it did not write are deleted, the manifest row aside);
+    rows per name."""
+    from pipeline.adapters import hadoop_fs, hbase_bulk
+
+    lines = cell_lines(frames, names, run_id)
+    staging = settings.publish_staging
+    hadoop_fs.delete(spark, staging)
+    try:
+        half = (len(lines.lines) + 1) // 2  # two sorted files: the tool's two writer threads
+        for part, chunk in enumerate((lines.lines[:half], lines.lines[half:])):
+            text = "".join(f"{line}\n" for line in chunk)
+            hadoop_fs.write_text(spark, f"{staging}/lines/part-{part:05d}", text)
+        loaded = hbase_bulk.bulk_load(
+            settings.hbase_container,
+            table,
+            f"{staging}/lines",
+            f"{staging}/hfiles",
+            int(dt.datetime.now(dt.UTC).timestamp() * 1000),
+            lines.columns,
+            settings.log_dir / "hbase-publish.log",
+            replace_by=RUN_COLUMN,  # every row but the manifest has one
+        )
+    finally:
+        hadoop_fs.delete(spark, staging)
+    if (loaded.rows, loaded.duplicates) != (len(lines.keys), 0):
+        raise hbase_bulk.BulkLoadFailed(
+            f"the aggregates' bulk load took {loaded.rows:,} rows and skipped "
+            f"{loaded.duplicates:,} repeated keys of {len(lines.keys):,} lines"
+        )
+    return lines.rows
+
+
 def write_manifest(host: str, port: int, table: str, manifest: Mapping[str, Any]) -> None:
     """Replace ``manifest|latest``; the dashboard reloads when the ``run_id`` in it changes."""
     connection = connect(host, port)
@@ -231,13 +313,16 @@ def publish_aggregates(
     settings: Settings,
     manifest: Any = None,
     run_id: str | None = None,
+    *,
+    bulk_spark: Any = None,
 ) -> Published:
     """Check the aggregates, write them into HBase, then the manifest.
 
     ``spark_or_frames``: a SparkSession (the Parquet of ``run_aggregate`` is read; the aggregates
     are small) or a mapping name -> frame (``aggregate.build_aggregates``). ``manifest``: the run
     manifest so far (a mapping or the ``pipeline.run.Manifest`` dataclass); it is stored with
-    ``run_id``, ``published_at``, the table and the row counts added.
+    ``run_id``, ``published_at``, the table and the row counts added. ``bulk_spark``: a
+    SparkSession to bulk-load the rows with (``bulk_write``), else they go through Thrift.
     """
     if isinstance(spark_or_frames, Mapping):
         frames = dict(spark_or_frames)
@@ -255,12 +340,15 @@ def publish_aggregates(
     run_id = run_id or str(body.get("run_id") or new_run_id())
     table = table_name(settings)
     ensure_table(settings.thrift_host, settings.thrift_port, table)
-    connection: happybase.Connection = connect(settings.thrift_host, settings.thrift_port)
-    try:
-        handle = connection.table(table)
-        rows = {name: write_aggregate(handle, name, frames[name], run_id) for name in names}
-    finally:
-        connection.close()
+    if bulk_spark is not None:
+        rows = bulk_write(bulk_spark, settings, table, frames, names, run_id)
+    else:
+        connection: happybase.Connection = connect(settings.thrift_host, settings.thrift_port)
+        try:
+            handle = connection.table(table)
+            rows = {name: write_aggregate(handle, name, frames[name], run_id) for name in names}
+        finally:
+            connection.close()
     stored = {
         **body,
         "run_id": run_id,

@@ -16,6 +16,7 @@ RESULT = re.compile(
 )
 
 
+STALE = re.compile(r"stale=(\d+)")
 COUNTED = re.compile(r"rowcount rows=(\d+)")
 RETIRED = re.compile(r"retire kept=(\d+) deleted=(\d+)")
 
@@ -35,6 +36,7 @@ class BulkLoaded:
     hfiles: int
     hfile_seconds: float  # writing the HFiles
     handoff_seconds: float  # HBase's own BulkLoadHFiles moving them into the regions
+    stale: int = 0  # rows deleted after a replacing load (`replace_by`)
 
 
 def parse_result(output: str, log: Path) -> BulkLoaded:
@@ -42,7 +44,10 @@ def parse_result(output: str, log: Path) -> BulkLoaded:
     if not found:
         raise BulkLoadFailed(f"the bulk load printed no result; its output is in {log}")
     rows, duplicates, hfiles, write_ms, load_ms = (int(n) for n in found[-1])
-    return BulkLoaded(rows, duplicates, hfiles, write_ms / 1000, load_ms / 1000)
+    stale = [int(n) for n in STALE.findall(output)]
+    return BulkLoaded(
+        rows, duplicates, hfiles, write_ms / 1000, load_ms / 1000, stale[-1] if stale else 0
+    )
 
 
 def bulk_load(
@@ -53,13 +58,18 @@ def bulk_load(
     timestamp: int,
     columns: list[bytes],
     log: Path,
+    replace_by: bytes | None = None,
 ) -> BulkLoaded:
     """Every line of `lines` (files sorted by row key) into `table`, each cell at `timestamp`;
-    `hfiles` is the tool's scratch folder on the same file system (emptied first)."""
+    `hfiles` is the tool's scratch folder on the same file system (emptied first). With
+    `replace_by` (a column every row has), the rows the load did not write are deleted after it:
+    those whose newest cell of that column is older than `timestamp`."""
     command = [
         "/opt/service/start.sh", "bulkload", table, lines, hfiles, str(timestamp),
         ",".join(column.decode() for column in columns),
     ]  # fmt: skip
+    if replace_by is not None:
+        command.append(replace_by.decode())
     code, output = run_in(container, command)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(output)

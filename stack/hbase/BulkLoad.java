@@ -15,11 +15,18 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hbase.HBaseConfiguration;
+import org.apache.hadoop.hbase.Cell;
 import org.apache.hadoop.hbase.KeyValue;
 import org.apache.hadoop.hbase.TableName;
+import org.apache.hadoop.hbase.client.BufferedMutator;
 import org.apache.hadoop.hbase.client.Connection;
 import org.apache.hadoop.hbase.client.ConnectionFactory;
+import org.apache.hadoop.hbase.client.Delete;
 import org.apache.hadoop.hbase.client.RegionLocator;
+import org.apache.hadoop.hbase.client.Result;
+import org.apache.hadoop.hbase.client.ResultScanner;
+import org.apache.hadoop.hbase.client.Scan;
+import org.apache.hadoop.hbase.client.Table;
 import org.apache.hadoop.hbase.io.encoding.DataBlockEncoding;
 import org.apache.hadoop.hbase.io.hfile.CacheConfig;
 import org.apache.hadoop.hbase.io.hfile.HFile;
@@ -35,16 +42,22 @@ import org.apache.hadoop.hbase.util.Bytes;
  *
  * <p>Each input file (written by pipeline.jobs.load_hbase) holds one row a line, sorted by row key:
  * the key, then one value per column in the order given, tab-separated, with tab, newline, carriage
- * return and backslash escaped as \t \n \r \\. Every file is written as one HFile per region and
+ * return and backslash escaped as \t \n \r \\; a field that is exactly \N has no cell (a null the
+ * row leaves out). Every file is written as one HFile per region and
  * family (a new file where a region starts), all at one timestamp, so a re-load writes the same
  * cells; then BulkLoadHFiles hands the files to the region servers, past the write path.
+ *
+ * <p>With a sixth argument FAMILY:QUALIFIER the load replaces the table's rows: afterwards every
+ * row whose newest cell of that column is older than TIMESTAMP (one the load did not write) is
+ * deleted, in one scan of that column here, beside the region server.
  */
 public class BulkLoad {
   private static final int THREADS = 2;
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 5) {
-      System.err.println("usage: BulkLoad TABLE LINES_DIR HFILES_DIR TIMESTAMP FAMILY:QUALIFIER,...");
+    if (args.length != 5 && args.length != 6) {
+      System.err.println("usage: BulkLoad TABLE LINES_DIR HFILES_DIR TIMESTAMP FAMILY:QUALIFIER,..."
+          + " [REPLACE_BY_FAMILY:QUALIFIER]");
       System.exit(2);
     }
     TableName table = TableName.valueOf(args[0]);
@@ -84,9 +97,35 @@ public class BulkLoad {
     if (totals[0] > 0) {
       BulkLoadHFiles.create(conf).bulkLoad(table, hfiles);
     }
-    System.out.printf("bulkload rows=%d duplicates=%d hfiles=%d write_ms=%d load_ms=%d%n",
-        totals[0], totals[1], totals[2], (written - started) / 1_000_000,
-        (System.nanoTime() - written) / 1_000_000);
+    long loaded = System.nanoTime();
+    long stale = args.length == 6 ? deleteOlder(conf, table, new Columns(new String[] {args[5]}),
+        timestamp) : 0;
+    System.out.printf("bulkload rows=%d duplicates=%d hfiles=%d write_ms=%d load_ms=%d"
+        + " stale=%d stale_ms=%d%n", totals[0], totals[1], totals[2],
+        (written - started) / 1_000_000, (loaded - written) / 1_000_000, stale,
+        (System.nanoTime() - loaded) / 1_000_000);
+  }
+
+  /** Deletes the rows whose newest cell of `column` is older than `timestamp`; returns how many. */
+  static long deleteOlder(Configuration conf, TableName table, Columns column, long timestamp)
+      throws IOException {
+    byte[] family = column.families[0];
+    byte[] qualifier = column.qualifiers[0];
+    long deleted = 0;
+    try (Connection connection = ConnectionFactory.createConnection(conf);
+        Table handle = connection.getTable(table);
+        BufferedMutator deletes = connection.getBufferedMutator(table);
+        ResultScanner rows = handle.getScanner(
+            new Scan().addColumn(family, qualifier).setCaching(10_000))) {
+      for (Result row : rows) {
+        Cell newest = row.getColumnLatestCell(family, qualifier);
+        if (newest != null && newest.getTimestamp() < timestamp) {
+          deletes.mutate(new Delete(row.getRow()));
+          deleted++;
+        }
+      }
+    }
+    return deleted;
   }
 
   /** The columns of a line after its key: family and qualifier of each. */
@@ -168,6 +207,9 @@ public class BulkLoad {
             region = at;
           }
           for (int i = 0; i < columns.families.length; i++) {
+            if (fields.get(i + 1) == null) {
+              continue;
+            }
             writer(i).append(new KeyValue(key, columns.families[i], columns.qualifiers[i],
                 timestamp, KeyValue.Type.Put, fields.get(i + 1)));
           }
@@ -180,16 +222,24 @@ public class BulkLoad {
       return new long[] {rows, duplicates, files};
     }
 
+    /** The key and each column's value; null where the field is \N (no cell). */
     private List<byte[]> fields(String line, Path input) throws IOException {
       List<byte[]> out = new ArrayList<>(columns.families.length + 1);
       StringBuilder field = new StringBuilder();
+      boolean absent = false;
       for (int i = 0; i < line.length(); i++) {
         char c = line.charAt(i);
         if (c == '\t') {
-          out.add(Bytes.toBytes(field.toString()));
+          out.add(absent ? null : Bytes.toBytes(field.toString()));
           field.setLength(0);
+          absent = false;
         } else if (c == '\\' && i + 1 < line.length()) {
           char next = line.charAt(++i);
+          if (next == 'N' && field.length() == 0 && !absent
+              && (i + 1 == line.length() || line.charAt(i + 1) == '\t')) {
+            absent = true;
+            continue;
+          }
           switch (next) {
             case 't' -> field.append('\t');
             case 'n' -> field.append('\n');
@@ -203,7 +253,10 @@ public class BulkLoad {
           field.append(c);
         }
       }
-      out.add(Bytes.toBytes(field.toString()));
+      out.add(absent ? null : Bytes.toBytes(field.toString()));
+      if (out.get(0) == null) {
+        throw new IOException(input + ": a line has no row key");
+      }
       if (out.size() != columns.families.length + 1) {
         throw new IOException(input + ": a line has " + out.size() + " fields, expected "
             + (columns.families.length + 1));

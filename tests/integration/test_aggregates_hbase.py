@@ -4,6 +4,7 @@ AggregateSource: the totals equal pandas sums over the clean rows exactly."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 
 from dashboard import AggregateSource, create_app
 from pipeline import aggregate, segments
-from pipeline.adapters import hbase_aggregates
+from pipeline.adapters import hbase_aggregates, hbase_table
 from pipeline.clean import clean_lines
 from pipeline.generate import generate_orders
 from pipeline.jobs.aggregate import aggregate_path, run_aggregate
@@ -178,3 +179,75 @@ def test_customer_drill_down_reads_one_prefix_of_the_orders_table(
     assert sorted(frame["row_key"]) == sorted(theirs["row_key"])
     assert round(frame["TotalAmount"].sum(), 2) == round(theirs["TotalAmount"].sum(), 2)
     assert source.customer_orders("NOBODY").empty
+
+
+def stored_cells(settings: Settings) -> dict[bytes, dict[bytes, bytes]]:
+    """Every row of the aggregates table: its cells' values (not their timestamps)."""
+    connection = hbase_table.connect(settings.thrift_host, settings.thrift_port)
+    try:
+        table = connection.table(hbase_aggregates.table_name(settings))
+        return dict(table.scan(batch_size=5_000))
+    finally:
+        connection.close()
+
+
+def test_a_bulk_publish_stores_the_cells_a_thrift_publish_does_and_replaces_the_last_one(
+    spark, settings: Settings, clean: pd.DataFrame, hbase_service
+) -> None:
+    """Nulls, text the bulk lines escape, segments: the same cells either way; a second bulk
+    publish of fewer rows leaves exactly its own rows and the manifest."""
+    bulk = replace(
+        settings,
+        data_root=f"{hbase_service.hdfs_url}/{settings.hbase_table}",
+        hbase_container=hbase_service.containers["hbase"],
+    )
+    thrift = replace(settings, hbase_table=f"{settings.hbase_table}_thrift")
+    tricky = clean.head(40).assign(Category="Tab\tand\\back\nslash", Name=None, CustomerID="C\t\\N")
+    frames = aggregate.build_aggregates(pd.concat([clean, tricky], ignore_index=True))
+    customers = frames["customers"]["CustomerID"].drop_duplicates().tolist()
+    cluster = [i % 2 for i in range(len(customers))]
+    names_of = ["champions", "at risk\there"]
+    frames["segments"] = pd.DataFrame(
+        {"CustomerID": customers, "recency_days": 3, "frequency": 1, "monetary_cents": 100,
+         "tenure_days": 10, "cluster": cluster, "segment": [names_of[c] for c in cluster]}
+    )  # fmt: skip
+    frames["segment_centroids"] = pd.DataFrame(
+        {c: [0, 1] if t in ("INT", "BIGINT") else [0.25, float("nan")] if t == "DOUBLE"
+            else names_of
+         for c, t in segments.TABLES["segment_centroids"].items()}
+    ).assign(customers=[cluster.count(0), cluster.count(1)])  # fmt: skip
+    names = [*aggregate.PUBLISHED, *segments.TABLES]
+    published = hbase_aggregates.publish_aggregates(frames, bulk, run_id="run-a", bulk_spark=spark)
+    assert published.rows == {name: len(frames[name]) for name in names}
+    hbase_aggregates.publish_aggregates(frames, thrift, run_id="run-a")
+    by_bulk, by_thrift = stored_cells(bulk), stored_cells(thrift)
+    manifest = hbase_aggregates.MANIFEST_KEY
+    assert by_bulk.keys() == by_thrift.keys()
+    assert len(by_bulk) == sum(published.rows.values()) + 1
+    assert {k: v for k, v in by_bulk.items() if k != manifest} == {
+        k: v for k, v in by_thrift.items() if k != manifest
+    }
+    back = hbase_aggregates.read_aggregates(
+        bulk.thrift_host, bulk.thrift_port, hbase_aggregates.table_name(bulk), names=names
+    )
+    for name in names:
+        pd.testing.assert_frame_equal(
+            sorted_frame(back[name]), sorted_frame(frames[name]), check_dtype=False, obj=name
+        )
+
+    smaller = aggregate.build_aggregates(clean.head(500))  # and no segments
+    again = hbase_aggregates.publish_aggregates(smaller, bulk, run_id="run-b", bulk_spark=spark)
+    left = stored_cells(bulk)
+    assert len(left) == sum(again.rows.values()) + 1
+    assert {cells[hbase_aggregates.RUN_COLUMN] for k, cells in left.items() if k != manifest} == {
+        b"run-b"
+    }
+    assert (
+        hbase_aggregates.read_manifest(
+            bulk.thrift_host, bulk.thrift_port, hbase_aggregates.table_name(bulk)
+        )["run_id"]
+        == "run-b"
+    )
+    # The same run published again (say, after its aggregate was re-run): nothing changes.
+    hbase_aggregates.publish_aggregates(smaller, bulk, run_id="run-b", bulk_spark=spark)
+    assert stored_cells(bulk).keys() == left.keys()

@@ -152,19 +152,20 @@ def test_mutate_rows_bytes_are_what_thriftpy2_would_send(rows: list[dict], wal: 
     assert thrift_puts.mutate_rows_args(b"t", keys, columns, wal=wal) == expected
 
 
-def parse_line(line: str) -> list[bytes]:
-    """What stack/hbase/BulkLoad.java reads from a line: the key, then each value."""
-    fields, field, chars = [], [], iter(line)
+def parse_line(line: str) -> list[bytes | None]:
+    """What stack/hbase/BulkLoad.java reads from a line: the key, then each value (None: a field
+    that is exactly \\N, no cell)."""
     unescape = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
-    for char in chars:
-        if char == "\t":
-            fields.append("".join(field).encode())
-            field = []
-        elif char == "\\":
-            field.append(unescape[next(chars)])
-        else:
-            field.append(char)
-    return [*fields, "".join(field).encode()]
+    fields: list[bytes | None] = []
+    for field in line.split("\t"):  # a value's own tabs are escaped
+        if field == hbase_lines.ABSENT:
+            fields.append(None)
+            continue
+        text, chars = [], iter(field)
+        for char in chars:
+            text.append(unescape[next(chars)] if char == "\\" else char)
+        fields.append("".join(text).encode())
+    return fields
 
 
 # Values made of what a line escapes, beside text a line keeps as it is.
