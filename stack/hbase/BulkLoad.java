@@ -23,10 +23,7 @@ import org.apache.hadoop.hbase.client.Connection;
 import org.apache.hadoop.hbase.client.ConnectionFactory;
 import org.apache.hadoop.hbase.client.Delete;
 import org.apache.hadoop.hbase.client.RegionLocator;
-import org.apache.hadoop.hbase.client.Result;
-import org.apache.hadoop.hbase.client.ResultScanner;
 import org.apache.hadoop.hbase.client.Scan;
-import org.apache.hadoop.hbase.client.Table;
 import org.apache.hadoop.hbase.io.encoding.DataBlockEncoding;
 import org.apache.hadoop.hbase.io.hfile.CacheConfig;
 import org.apache.hadoop.hbase.io.hfile.HFile;
@@ -108,24 +105,23 @@ public class BulkLoad {
 
   /** Deletes the rows whose newest cell of `column` is older than `timestamp`; returns how many. */
   static long deleteOlder(Configuration conf, TableName table, Columns column, long timestamp)
-      throws IOException {
+      throws Exception {
     byte[] family = column.families[0];
     byte[] qualifier = column.qualifiers[0];
-    long deleted = 0;
+    Scan scan = new Scan().addColumn(family, qualifier).setCaching(10_000).setCacheBlocks(false);
     try (Connection connection = ConnectionFactory.createConnection(conf);
-        Table handle = connection.getTable(table);
-        BufferedMutator deletes = connection.getBufferedMutator(table);
-        ResultScanner rows = handle.getScanner(
-            new Scan().addColumn(family, qualifier).setCaching(10_000))) {
-      for (Result row : rows) {
+        BufferedMutator deletes = connection.getBufferedMutator(table)) {
+      long[] counts = RegionScans.scan(connection, table, scan, 2, row -> {
         Cell newest = row.getColumnLatestCell(family, qualifier);
-        if (newest != null && newest.getTimestamp() < timestamp) {
-          deletes.mutate(new Delete(row.getRow()));
-          deleted++;
+        if (newest == null || newest.getTimestamp() >= timestamp) {
+          return 0;
         }
-      }
+        deletes.mutate(new Delete(row.getRow()));
+        return 1;
+      });
+      deletes.flush();
+      return counts[1];
     }
-    return deleted;
   }
 
   /** The columns of a line after its key: family and qualifier of each. */

@@ -1,9 +1,3 @@
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hbase.Cell;
 import org.apache.hadoop.hbase.CellUtil;
 import org.apache.hadoop.hbase.CompareOperator;
@@ -13,11 +7,7 @@ import org.apache.hadoop.hbase.client.BufferedMutator;
 import org.apache.hadoop.hbase.client.Connection;
 import org.apache.hadoop.hbase.client.ConnectionFactory;
 import org.apache.hadoop.hbase.client.Delete;
-import org.apache.hadoop.hbase.client.RegionLocator;
-import org.apache.hadoop.hbase.client.Result;
-import org.apache.hadoop.hbase.client.ResultScanner;
 import org.apache.hadoop.hbase.client.Scan;
-import org.apache.hadoop.hbase.client.Table;
 import org.apache.hadoop.hbase.filter.BinaryComparator;
 import org.apache.hadoop.hbase.filter.FilterList;
 import org.apache.hadoop.hbase.filter.FirstKeyOnlyFilter;
@@ -30,12 +20,10 @@ import org.apache.hadoop.hbase.util.Bytes;
  * VALUE; every other row with a cell in FAMILY (another run's, or one without the run cell) is
  * deleted whole. Only FAMILY is read, each row's first cell and its run cell: every row a loader
  * writes has every cell, and one family is half the scan of all four (1M rows: 11 s against 19 s).
- * The regions are scanned side by side, THREADS at a time; the deletes share one BufferedMutator,
- * which is safe across threads.
+ * The regions are scanned side by side (RegionScans); the deletes share one BufferedMutator, which
+ * is safe across threads.
  */
 public class Retire {
-  private static final int THREADS = 2;
-
   public static void main(String[] args) throws Exception {
     if (args.length != 3) {
       System.err.println("usage: Retire TABLE FAMILY:QUALIFIER VALUE");
@@ -50,45 +38,20 @@ public class Retire {
     Scan scan = new Scan().addFamily(family).setCaching(10_000).setCacheBlocks(false)
         .readVersions(1).setFilter(
             new FilterList(FilterList.Operator.MUST_PASS_ONE, new FirstKeyOnlyFilter(), runCell));
-    Configuration conf = HBaseConfiguration.create();
     TableName name = TableName.valueOf(args[0]);
-    long kept = 0;
-    long deleted = 0;
-    ExecutorService pool = Executors.newFixedThreadPool(THREADS);
-    try (Connection connection = ConnectionFactory.createConnection(conf);
-        RegionLocator locator = connection.getRegionLocator(name);
+    long[] counts; // kept, deleted
+    try (Connection connection = ConnectionFactory.createConnection(HBaseConfiguration.create());
         BufferedMutator deletes = connection.getBufferedMutator(name)) {
-      byte[][] starts = locator.getStartKeys();
-      byte[][] stops = locator.getEndKeys();
-      List<Future<long[]>> parts = new ArrayList<>();
-      for (int i = 0; i < starts.length; i++) {
-        Scan region = new Scan(scan).withStartRow(starts[i]).withStopRow(stops[i]);
-        parts.add(pool.submit(() -> {
-          long[] counts = new long[2]; // kept, deleted
-          try (Table table = connection.getTable(name);
-              ResultScanner scanner = table.getScanner(region)) {
-            for (Result row : scanner) {
-              Cell run = row.getColumnLatestCell(family, qualifier);
-              if (run != null && CellUtil.matchingValue(run, value)) {
-                counts[0]++;
-              } else {
-                deletes.mutate(new Delete(row.getRow())); // the mutator sends them in batches
-                counts[1]++;
-              }
-            }
-          }
-          return counts;
-        }));
-      }
-      for (Future<long[]> part : parts) {
-        long[] counts = part.get();
-        kept += counts[0];
-        deleted += counts[1];
-      }
+      counts = RegionScans.scan(connection, name, scan, 2, row -> {
+        Cell run = row.getColumnLatestCell(family, qualifier);
+        if (run != null && CellUtil.matchingValue(run, value)) {
+          return 0;
+        }
+        deletes.mutate(new Delete(row.getRow())); // the mutator sends them in batches
+        return 1;
+      });
       deletes.flush();
-    } finally {
-      pool.shutdown();
     }
-    System.out.printf("retire kept=%d deleted=%d%n", kept, deleted);
+    System.out.printf("retire kept=%d deleted=%d%n", counts[0], counts[1]);
   }
 }
