@@ -62,7 +62,11 @@ def prefix(name: str) -> bytes:
 
 
 def row_key(name: str, values: Iterable[Any]) -> bytes:
-    return f"{name}|{'|'.join(_part(v) for v in values)}".encode()
+    return _key_text(name, values).encode()
+
+
+def _key_text(name: str, values: Iterable[Any]) -> str:
+    return f"{name}|" + "|".join(_part(v) for v in values)
 
 
 def _types(name: str) -> dict[str, str]:
@@ -100,7 +104,7 @@ def _text_rows(name: str, frame: pd.DataFrame) -> Iterator[tuple[str, list[str |
     key_at = [columns.index(k) for k in _key_columns(name)]
     for record in frame[columns].itertuples(index=False, name=None):
         texts = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in record]
-        yield f"{name}|" + "|".join(_part(record[i]) for i in key_at), texts
+        yield _key_text(name, (record[i] for i in key_at)), texts
 
 
 def decode_rows(

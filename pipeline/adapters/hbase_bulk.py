@@ -14,9 +14,9 @@ from pipeline.hbase_codec import RUN_COLUMN
 RESULT = re.compile(
     r"bulkload rows=(\d+) duplicates=(\d+) hfiles=(\d+) write_ms=(\d+) load_ms=(\d+)"
 )
-
-
 STALE = re.compile(r"stale=(\d+)")
+
+
 COUNTED = re.compile(r"rowcount rows=(\d+)")
 RETIRED = re.compile(r"retire kept=(\d+) deleted=(\d+)")
 
@@ -44,10 +44,8 @@ def parse_result(output: str, log: Path) -> BulkLoaded:
     if not found:
         raise BulkLoadFailed(f"the bulk load printed no result; its output is in {log}")
     rows, duplicates, hfiles, write_ms, load_ms = (int(n) for n in found[-1])
-    stale = [int(n) for n in STALE.findall(output)]
-    return BulkLoaded(
-        rows, duplicates, hfiles, write_ms / 1000, load_ms / 1000, stale[-1] if stale else 0
-    )
+    stale = int(next(iter(STALE.findall(output)[-1:]), 0))
+    return BulkLoaded(rows, duplicates, hfiles, write_ms / 1000, load_ms / 1000, stale)
 
 
 def bulk_load(

@@ -22,3 +22,12 @@ def test_the_last_result_line_gives_rows_files_and_seconds() -> None:
 def test_output_without_a_result_names_the_log() -> None:
     with pytest.raises(BulkLoadFailed, match="run/logs/hbase-bulk-load.log"):
         parse_result("Exception in thread main", Path("run/logs/hbase-bulk-load.log"))
+
+
+def test_a_replacing_load_reports_the_rows_it_deleted() -> None:
+    output = (
+        "bulkload rows=292614 duplicates=0 hfiles=2 write_ms=2774 load_ms=862 stale=1203 "
+        "stale_ms=6720\n"
+    )
+    loaded = parse_result(output, Path("x.log"))
+    assert (loaded.rows, loaded.stale) == (292_614, 1_203)
