@@ -115,10 +115,11 @@ def ensure_service_image(client: docker.DockerClient, service: str) -> str:
         shutil.copy(STACK_DIR / "Dockerfile", ctx / "Dockerfile")
         shutil.copy(STACK_DIR / service / "start.sh", ctx / "start.sh")
         (ctx / "tools").mkdir()
-        for tool in java_tools(service):
+        tools = java_tools(service)
+        for tool in tools:
             shutil.copy(tool, ctx / "tools" / tool.name)
-        if java_tools(service):
-            compile_tools(java_tools(service), jars_dir(service), ctx / "tools")
+        if tools:
+            compile_tools(tools, jars_dir(service), ctx / "tools")
         shutil.copytree(jars_dir(service), ctx / "lib", ignore=shutil.ignore_patterns(".*"))
         client.images.build(
             path=context,

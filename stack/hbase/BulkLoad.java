@@ -14,8 +14,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.hadoop.hbase.HBaseConfiguration;
 import org.apache.hadoop.hbase.Cell;
+import org.apache.hadoop.hbase.HBaseConfiguration;
 import org.apache.hadoop.hbase.KeyValue;
 import org.apache.hadoop.hbase.TableName;
 import org.apache.hadoop.hbase.client.BufferedMutator;
@@ -37,12 +37,13 @@ import org.apache.hadoop.hbase.util.Bytes;
 /**
  * Cell lines -> HFiles -> HBase's own bulk load.
  *
- * <p>Each input file (written by pipeline.jobs.load_hbase) holds one row a line, sorted by row key:
+ * <p>Each input file (written by pipeline.jobs.load_hbase or hbase_aggregates.bulk_write) holds one
+ * row a line, sorted by row key:
  * the key, then one value per column in the order given, tab-separated, with tab, newline, carriage
  * return and backslash escaped as \t \n \r \\; a field that is exactly \N has no cell (a null the
- * row leaves out). Every file is written as one HFile per region and
- * family (a new file where a region starts), all at one timestamp, so a re-load writes the same
- * cells; then BulkLoadHFiles hands the files to the region servers, past the write path.
+ * row leaves out). Every file is written as one HFile per region and family (a new file where a
+ * region starts), all at one timestamp, so a re-load writes the same cells; then BulkLoadHFiles
+ * hands the files to the region servers, past the write path.
  *
  * <p>With a sixth argument FAMILY:QUALIFIER the load replaces the table's rows: afterwards every
  * row whose newest cell of that column is older than TIMESTAMP (one the load did not write) is
