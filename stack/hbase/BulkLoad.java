@@ -128,12 +128,13 @@ public class BulkLoad {
     final byte[][] families;
     final byte[][] qualifiers;
     final int[] familyIndex; // of each column: its family's place among the distinct families
-    int familyCount;
+    final int familyCount;
 
     Columns(String[] names) {
       families = new byte[names.length][];
       qualifiers = new byte[names.length][];
       familyIndex = new int[names.length];
+      int distinct = 0;
       for (int i = 0; i < names.length; i++) {
         String[] parts = names[i].split(":", 2);
         if (parts.length != 2) {
@@ -145,10 +146,11 @@ public class BulkLoad {
           throw new IllegalArgumentException("columns are not in HBase order at " + names[i]);
         }
         if (i == 0 || !Bytes.equals(families[i - 1], families[i])) {
-          familyCount++; // in HBase order, a family's columns are side by side
+          distinct++; // in HBase order, a family's columns are side by side
         }
-        familyIndex[i] = familyCount - 1;
+        familyIndex[i] = distinct - 1;
       }
+      familyCount = distinct;
     }
 
     private int compare(int a, int b) {
