@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pyspark.sql import SparkSession
 
 from pipeline import engine_logs
+from pipeline.adapters.hadoop_fs import CLIENT_CONF
 from pipeline.settings import Settings
 
 
@@ -38,6 +39,8 @@ def build_spark(
         .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
     )
+    for key, value in CLIENT_CONF.items():
+        builder = builder.config(f"spark.hadoop.{key}", value)
     if kafka:
         if not settings.spark_jars:
             raise RuntimeError(

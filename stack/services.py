@@ -22,6 +22,7 @@ from pathlib import Path
 from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 
+from pipeline.adapters.hadoop_fs import CLIENT_CONF
 from pipeline.adapters.kafka_topic import replication
 from pipeline.hbase_codec import SALT_BUCKETS
 from pipeline.schema import FAMILIES
@@ -267,6 +268,8 @@ class HBaseService(Service):
             # stay readable while a later run rewrites its rows (pipeline.run). HBase itself only
             # documents this key (RegionSplitter's families keep 1); start.sh's presplit reads it.
             "hbase.column.max.version": 3,
+            # The region server's flushes and the bulk-load tool's HFiles close as Spark's do.
+            **CLIENT_CONF,
         }
 
     def write_conf(self) -> None:
