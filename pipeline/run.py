@@ -177,11 +177,16 @@ class _closing:
         if kind is None:
             self.run.close(self.run.manifest.status)
         elif issubclass(kind, gates.GateFailed):
-            self.run.close("gate_failed", str(error).splitlines()[0])
+            self.run.close("gate_failed", first_line(error))
         elif issubclass(kind, _CountsDiffer):
             self.run.close("counts_differ", str(error))
         else:
-            self.run.close("failed", f"{kind.__name__}: {str(error).splitlines()[0][:500]}")
+            self.run.close("failed", f"{kind.__name__}: {first_line(error)[:500]}")
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message; "" when it has none (a bare StopIteration)."""
+    return next(iter(str(error).splitlines()), "")
 
 
 class _CountsDiffer(RunFailed):
