@@ -86,24 +86,39 @@ def customer_features(spark: SparkSession, settings: Settings) -> tuple[DataFram
     return featured.withColumn(LOGS, array_to_vector(LOGS)), as_of
 
 
-def fit_kmeans(scaled: DataFrame, k: int) -> tuple[KMeansModel, float | None]:
-    """KMeans with k clusters, the best of STARTS seeded starts (least within-cluster cost: one
-    start can settle in a poor local optimum), and the silhouette of its clustering (None: fewer
-    than 2 or than k clusters found, e.g. fewer distinct customers than k)."""
-    fits = [
-        KMeans(
-            k=k, seed=SEED + start, featuresCol="features", predictionCol="cluster", maxIter=20
-        ).fit(scaled)
-        for start in range(STARTS)
-    ]
-    model = min(fits, key=lambda fit: fit.summary.trainingCost)
+def fit_start(scaled: DataFrame, k: int, start: int) -> KMeansModel:
+    return KMeans(
+        k=k, seed=SEED + start, featuresCol="features", predictionCol="cluster", maxIter=20
+    ).fit(scaled)
+
+
+def silhouette(scaled: DataFrame, model: KMeansModel, k: int) -> float | None:
+    """The silhouette of the model's clustering (None: fewer than 2 or than k clusters found,
+    e.g. fewer distinct customers than k)."""
     if len(model.clusterCenters()) < max(k, 2):
-        return model, None
+        return None
     predicted = model.transform(scaled)
     if predicted.select("cluster").distinct().count() < k:
-        return model, None
+        return None
     evaluator = ClusteringEvaluator(featuresCol="features", predictionCol="cluster")
-    return model, float(evaluator.evaluate(predicted))
+    return float(evaluator.evaluate(predicted))
+
+
+def fit_kmeans(scaled: DataFrame, ks: list[int]) -> dict[int, tuple[KMeansModel, float | None]]:
+    """Per k: KMeans with k clusters, the best of STARTS seeded starts (least within-cluster
+    cost: one start can settle in a poor local optimum), and its silhouette.
+
+    Every fit is a few hundred Spark jobs far shorter than their scheduling, so all k x STARTS
+    fits run side by side in threads, not only the k (1M orders, local[2], warm: the stage
+    18.6 -> 17.0 s); the seeds make the result the same."""
+    if not ks:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(ks) * STARTS) as pool:
+        starts = {k: [pool.submit(fit_start, scaled, k, s) for s in range(STARTS)] for k in ks}
+        best = {k: min((f.result() for f in fits), key=lambda m: m.summary.trainingCost)
+                for k, fits in starts.items()}  # fmt: skip
+        scores = {k: pool.submit(silhouette, scaled, model, k) for k, model in best.items()}
+        return {k: (best[k], scores[k].result()) for k in ks}
 
 
 def run_segment(spark: SparkSession, settings: Settings) -> SegmentResult:
@@ -115,10 +130,7 @@ def run_segment(spark: SparkSession, settings: Settings) -> SegmentResult:
         scaler_model = scaler.fit(featured)
         partitions = max(1, -(-customers // CUSTOMERS_PER_PARTITION))
         scaled = scaler_model.transform(featured).coalesce(partitions).cache()
-        ks = [k for k in segments.K_RANGE if k < customers]
-        # The fits are independent and each mostly waits on its jobs' scheduling: side by side.
-        with ThreadPoolExecutor(max_workers=max(1, len(ks))) as pool:
-            fits = dict(zip(ks, pool.map(lambda k: fit_kmeans(scaled, k), ks), strict=True))
+        fits = fit_kmeans(scaled, [k for k in segments.K_RANGE if k < customers])
         silhouettes = {k: s for k, (_, s) in fits.items()}
         k = segments.choose_k(silhouettes)
         if k is None:  # too few distinct customers to cluster: one segment
