@@ -6,7 +6,7 @@ in a hundred) are checked again with the values all of that customer's rows agre
 pass, agreed_customers) and take the place of their first check. The statistics, the repeated
 row_keys, the statistics' columns (fill_stats, as Spark columns) and both writes read the result.
 Poison rows (no text to parse: a null Kafka value, bytes that are not UTF-8, a line too large for
-Kafka) go to the quarantine as they are.
+Kafka) ride along in that pass with their reason and original bytes, so the raw input is read once.
 Products resolve against settings.catalogue_path (a CSV or Parquet catalogue, read once on the
 driver and shipped with the batch function), else the built-in catalogue.
 
@@ -45,6 +45,7 @@ from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS, CLEAN_TYPES
 from pipeline.settings import DERIVE, Settings
 
 LINE = "line"  # a line's position in the input: "first of each row_key" is the earliest
+ORIGINAL = "original"  # a poison row's line or bytes, for the quarantine
 CHECKED_DDL = ", ".join([*(f"`{c}` {t}" for c, t in CHECKED_TYPES.items()), f"`{LINE}` BIGINT"])
 MONTH = "order_month"  # the clean output's partition column
 # Clean columns with about as many values as rows in a month's file: Parquet would build each
@@ -67,13 +68,19 @@ def checked_batches(
 ) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     """check_lines per Arrow batch against `catalogue`, each row keeping its input line position.
 
-    Spark pickles the returned closure, catalogue included, to the workers.
+    A poison row comes without its value, is checked as no text, then takes its poison reason
+    and its `original` line or bytes as its quarantine line. Spark pickles the returned
+    closure, catalogue included, to the workers.
     """
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
             checked = check_lines(batch["value"], catalogue=catalogue)
             checked[LINE] = batch[LINE].to_numpy()
+            poison = batch["poison"].notna().to_numpy()
+            if poison.any():
+                checked.loc[poison, "reason"] = batch["poison"].to_numpy()[poison]
+                checked.loc[poison, "raw"] = batch[ORIGINAL].to_numpy()[poison]
             yield checked
 
     return run
@@ -242,14 +249,11 @@ def _catalogue_for(raw: DataFrame, settings: Settings) -> Catalogue:
     return derived.catalogue
 
 
-def poison_quarantine(raw: DataFrame) -> DataFrame:
-    """Poison rows as quarantine rows: no fields, the original bytes (base64) or line kept."""
+def poison_original() -> Column:
+    """What the quarantine keeps of a poison row: its line, else its bytes as base64 (null for
+    the rows that are not poison, which keep their line as `value`)."""
     original = F.coalesce("value", F.concat(F.lit("base64:"), "raw_base64"), F.lit(""))
-    return raw.filter(F.col("poison").isNotNull()).select(
-        *[F.lit(None).cast("string").alias(f) for f in QUARANTINE_TEXT],
-        original.alias("raw"),
-        F.col("poison").alias("reason"),
-    )
+    return F.when(F.col("poison").isNotNull(), original).alias(ORIGINAL)
 
 
 def _commit(spark: SparkSession, settings: Settings, staging: str) -> None:
@@ -268,15 +272,17 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
     catalogue = _catalogue_for(raw, settings)  # once, on the driver; a bad file fails here
     staging = settings.transform_staging
     hadoop_fs.delete(spark, staging)  # what a killed attempt left
-    poison = raw.filter(F.col("poison").isNotNull())
-    poison_tally = {r["poison"]: r["rows"] for r in poison.groupBy("poison").agg(
-        F.count(F.lit(1)).alias("rows")).collect()}  # fmt: skip
-    # One shuffle, straight after the one Python pass: each month ends up in one partition, so
-    # the partitioned write gives one file per month without another shuffle. The checkpoint
-    # keeps these rows (memory, then disk) for every read below, cheaper than a columnar cache.
+    # The one read of the raw input, poison rows included. One shuffle, straight after the one
+    # Python pass: each month ends up in one partition, so the partitioned write gives one file
+    # per month without another shuffle. The checkpoint keeps these rows (memory, then disk)
+    # for every read below, cheaper than a columnar cache.
     first = (
-        raw.filter(F.col("poison").isNull())
-        .select("value", LINE)
+        raw.select(
+            F.when(F.col("poison").isNull(), F.col("value")).alias("value"),
+            LINE,
+            "poison",
+            poison_original(),
+        )
         .mapInPandas(checked_batches(catalogue), CHECKED_DDL)
         .withColumn(MONTH, order_month())
         .repartition(MONTH)
@@ -302,13 +308,9 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
     quarantine = checked.filter(F.col("reason").isNotNull()).select(
         *[F.col(q).alias(f) for f, q in QUARANTINE_TEXT.items()], "raw", "reason"
     )
-    quarantine.unionByName(poison_quarantine(raw)).write.mode("overwrite").parquet(
-        f"{staging}/quarantine"
-    )
+    quarantine.write.mode("overwrite").parquet(f"{staging}/quarantine")
     _commit(spark, settings, staging)
     passing = tally.pop(None, 0)
-    for reason, rows in poison_tally.items():
-        tally[reason] = tally.get(reason, 0) + rows
     return TransformCounts(
         raw=passing + sum(tally.values()),
         clean=passing - duplicates,

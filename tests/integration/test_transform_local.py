@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.adapters.raw_store import upload_bulk
+from pipeline.adapters.raw_store import upload_bulk, write_rejected
 from pipeline.catalogue import Catalogue
 from pipeline.clean import (
     CleanStats,
@@ -248,3 +248,24 @@ def test_the_statistics_columns_in_spark_equal_fill_stats(spark, stats: CleanSta
     assert got["Age"].tolist() == expected["Age"].tolist()
     assert got["AgeGroup"].tolist() == expected["AgeGroup"].tolist()
     assert got["TotalAmountNormalized"].tolist() == expected["TotalAmountNormalized"].tolist()
+
+
+def test_poison_rows_are_quarantined_with_their_bytes_in_the_one_pass(
+    spark, tmp_path: Path
+) -> None:
+    orders = generate_orders(300, seed=21, error_rate=0.0)
+    settings = local_settings(tmp_path)
+    raw = tmp_path / "raw.jsonl"
+    raw.write_bytes(b"".join([*(f"{x}\n".encode() for x in orders.lines), b"\xff\xfe bad\n"]))
+    upload_bulk(spark, raw, settings)
+    write_rejected(spark, settings, [('{"row_key": "huge"}', "too_large")])
+
+    counts = run_transform(spark, settings)
+
+    assert (counts.raw, counts.clean, counts.quarantined) == (302, 300, 2)
+    assert counts.quarantined_by_reason == {"invalid_utf8": 1, "too_large": 1}
+    quarantine = pd.read_parquet(tmp_path / "quarantine").set_index("reason")
+    assert quarantine.loc["invalid_utf8", "raw"] == "base64://4gYmFk"
+    assert quarantine.loc["too_large", "raw"] == '{"row_key": "huge"}'
+    fields = [c for c in QUARANTINE_COLUMNS if c not in ("raw", "reason")]
+    assert quarantine[fields].isna().all().all()
