@@ -97,20 +97,19 @@ def run_aggregate(spark: SparkSession, settings: Settings) -> dict[str, int]:
         frame.write.mode("overwrite").parquet(aggregate_path(settings, name))
         counts[name] = spark.read.parquet(aggregate_path(settings, name)).count()
 
-    summed = additive(clean).cache()
-    try:
-        for name in ("cube", "ages", "products"):
-            write(name, one(summed, name).coalesce(1))
-        cells = one(summed, "customer_cells")
-        months = sorted(r[0] for r in cells.select("month").distinct().collect())
-        categories = sorted(r[0] for r in cells.select("Category").distinct().collect())
-        layout = aggregate.Layout(tuple(months), tuple(categories))
-        customers = cells.repartition(settings.shuffle_partitions, "CustomerID").mapInPandas(
-            _packed(layout), aggregate.ddl("customers")
-        )
-        write("customers", customers)
-    finally:
-        summed.unpersist()
+    # Checkpointed, not cached: every aggregate reads these rows again, and a cache would first
+    # compress them column by column (1M rows, local[2], warm: the stage 10.5-11.3 -> 9.1-10.8 s).
+    summed = additive(clean).localCheckpoint(eager=True)
+    for name in ("cube", "ages", "products"):
+        write(name, one(summed, name).coalesce(1))
+    cells = one(summed, "customer_cells")
+    months = sorted(r[0] for r in cells.select("month").distinct().collect())
+    categories = sorted(r[0] for r in cells.select("Category").distinct().collect())
+    layout = aggregate.Layout(tuple(months), tuple(categories))
+    customers = cells.repartition(settings.shuffle_partitions, "CustomerID").mapInPandas(
+        _packed(layout), aggregate.ddl("customers")
+    )
+    write("customers", customers)
     layout_rows = aggregate.layout_frame(layout)
     write("layout", spark.createDataFrame(layout_rows, aggregate.ddl("layout")).coalesce(1))
     return counts
