@@ -499,11 +499,15 @@ def run_stage(
     """One step of an existing run (resume after a crash, or step by step); a stage is followed
     by its gate unless `gate` is False (the gate is then a step of its own)."""
     run = Run.resume(settings, run_id, report=report, progress=progress)
+    status = run.manifest.status
     todo = [name, steps.GATE_OF[name]] if gate and name in steps.GATE_OF else [name]
     with _closing(run), engine_logs.into(run.settings.log_dir):
         spark = build_spark(run.settings, kafka=name == "stream")
         for step in todo:
             STEPS[step](spark, run)
-        if name != "publish":
+        # A gate changes nothing: a published run that passes it again is still the one shown.
+        if name in steps.GATES and status == "succeeded":
+            run.manifest.status = status
+        elif name != "publish":
             run.manifest.status = "running"
     return run.manifest

@@ -17,6 +17,8 @@ ORDER = (
 )
 GATE_OF = {"stream": "gate_raw", "transform": "gate_clean", "load": "gate_load",
            "segment": "gate_segments"}  # fmt: skip
+# Steps that only check what a stage wrote and change nothing.
+GATES = frozenset(GATE_OF.values())
 # Steps that may simply run again after a failure: the stream resumes from its checkpoint, the
 # others overwrite what they wrote (HBase rows by key). A gate that failed fails again: no retry;
 # ingest starts a new run each time: no retry either.
