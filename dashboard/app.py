@@ -76,11 +76,21 @@ def serve(
     hosts = [*DEFAULT_CONFIG["TRUSTED_HOSTS"], host]
     app = create_app(source, {"TRUSTED_HOSTS": hosts, **(config or {})})
     server = make_server(app, host, port)
+    threading.Thread(target=warm, args=(source,), name="dashboard-warm", daemon=True).start()
     log.info("dashboard on http://%s:%s (%s)", host, port, source.describe())
     try:
         server.run()  # waitress returns from run() on Ctrl-C
     finally:
         close_server(server)
+
+
+def warm(source: DashboardSource) -> None:
+    """Read the source's data now, so the first request does not wait for it (a run's aggregates
+    over Thrift: about 9 s for 290k rows); a failure is logged and the requests then say it."""
+    try:
+        source.aggregates()
+    except SourceError as exc:
+        log.warning("the dashboard's data could not be read yet: %s", exc)
 
 
 def make_server(

@@ -410,6 +410,46 @@ def test_serve_runs_waitress_on_its_host_and_port_and_always_closes(
     ]
 
 
+def test_serve_reads_the_source_before_any_request(raw_orders, monkeypatch) -> None:
+    read = threading.Event()
+
+    class WatchedSource(LocalSource):
+        def aggregates(self):  # noqa: ANN202 - the Snapshot of LocalSource
+            read.set()
+            return super().aggregates()
+
+    made: list[Any] = []
+    make_server = dashboard_app.make_server
+
+    def recording_make_server(*args: Any, **kwargs: Any) -> Any:
+        made.append(make_server(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(dashboard_app, "make_server", recording_make_server)
+    source = WatchedSource(raw_orders.head(50), manifest={"run_id": "r-warm"})
+    thread = threading.Thread(target=serve, args=(source,), kwargs={"port": 0}, daemon=True)
+    thread.start()
+    try:
+        assert read.wait(timeout=10), "serve read nothing within 10 s of starting"
+    finally:
+        deadline = time.monotonic() + 10
+        while not made and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if made:
+            dashboard_app.stop_server(made[0])
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_dashboard_warm_logs_a_source_error_instead_of_raising(caplog) -> None:
+    class DownSource(LocalSource):
+        def aggregates(self):  # noqa: ANN202
+            raise SourceError("HBase is down")
+
+    dashboard_app.warm(DownSource(pd.DataFrame(columns=list(CLEAN_COLUMNS))))
+    assert "HBase is down" in caplog.text
+
+
 def test_serve_answers_over_http_rejects_foreign_hosts_and_stops(raw_orders, monkeypatch) -> None:
     made: list[Any] = []
     make_server = dashboard_app.make_server
