@@ -15,6 +15,9 @@ from pipeline.adapters.hadoop_fs import CLIENT_CONF
 from pipeline.settings import Settings
 
 
+JVM_OPTIONS = "-XX:+UseParallelGC"
+
+
 def build_spark(
     settings: Settings, app_name: str = "ecommerce-pipeline", kafka: bool = False
 ) -> SparkSession:
@@ -38,6 +41,12 @@ def build_spark(
         .config("spark.pyspark.python", sys.executable)
         .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        # The throughput collector: on two cores G1's concurrent work and barriers cost more than
+        # its pauses save. 1M rows, local[2], fresh processes taking turns: transform, clean gate,
+        # segment and aggregate 77.6-79.8 s against 80.0-87.6 s with G1, Java 17's default; the
+        # 6M bench: those four 218.8 -> 205.8 s.
+        .config("spark.driver.extraJavaOptions", JVM_OPTIONS)
+        .config("spark.executor.extraJavaOptions", JVM_OPTIONS)
     )
     for key, value in CLIENT_CONF.items():
         builder = builder.config(f"spark.hadoop.{key}", value)
