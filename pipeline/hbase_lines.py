@@ -19,16 +19,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline import hbase_codec
-from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES
+from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES, arrow_schema
 
 # Order matters: the backslash first, so the escapes added after it stay single.
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 _NEEDS_ESCAPE = r"[\\\t\n\r]"
 ABSENT = "\\N"  # a null left out of the row (an escaped value never reads \N: "\\" doubles)
 LINE_SCHEMA = "region STRING, key STRING, line STRING"
-_ARROW_TYPES = {"STRING": pa.string(), "INT": pa.int32(), "DOUBLE": pa.float64(),
-                "DATE": pa.date32()}  # fmt: skip
-CLEAN_ARROW_SCHEMA = pa.schema([(c, _ARROW_TYPES[t]) for c, t in CLEAN_TYPES.items()])
+CLEAN_ARROW_SCHEMA = arrow_schema(CLEAN_TYPES)
 _CELL_OF = dict(zip(hbase_codec.CELL_COLUMNS, CLEAN_COLUMNS, strict=True))
 
 

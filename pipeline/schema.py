@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+import pyarrow as pa
 
 # Raw record contract: one JSON object per line with exactly these keys (values may be anything).
 FIELDS: tuple[str, ...] = (
@@ -49,6 +52,23 @@ CLEAN_TYPES: dict[str, str] = {
     "quality_flags": "STRING",  # fields set aside (null) in a kept order, comma-separated; "" none
 }
 CLEAN_COLUMNS: tuple[str, ...] = tuple(CLEAN_TYPES)
+# The Arrow type Spark exchanges each Spark SQL type of ours in, with Python workers.
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "STRING": pa.string(),
+    "INT": pa.int32(),
+    "BIGINT": pa.int64(),
+    "TINYINT": pa.int8(),
+    "DOUBLE": pa.float64(),
+    "DATE": pa.date32(),
+    "BOOLEAN": pa.bool_(),
+}
+
+
+def arrow_schema(types: Mapping[str, str]) -> pa.Schema:
+    """Columns and their Spark SQL types (as CLEAN_TYPES) -> the Arrow schema of those columns."""
+    return pa.schema([(column, ARROW_TYPES[t]) for column, t in types.items()])
+
+
 # The only clean columns that may be null: an order kept with the field set aside (quality_flags).
 NULLABLE_COLUMNS: tuple[str, ...] = ("Name", "ShippingAddress", "ShippingDate")
 DATE_COLUMNS: tuple[str, ...] = tuple(c for c, t in CLEAN_TYPES.items() if t == "DATE")

@@ -162,8 +162,20 @@ def check_lines(
     statistics' columns across all batches. Products resolve against `catalogue` (default:
     Catalogue.default(), schema.CATALOGUE).
     """
-    checked = check(parse_columns(lines), catalogue, known, day_first)
-    return pd.DataFrame(_checked_columns(checked), columns=list(CHECKED_TYPES))
+    columns = checked_arrays(lines, catalogue=catalogue, known=known, day_first=day_first)
+    return pd.DataFrame(columns, columns=list(CHECKED_TYPES))
+
+
+def checked_arrays(
+    lines: pd.Series | Iterable[Any],
+    *,
+    catalogue: Catalogue | None = None,
+    known: pd.DataFrame | None = None,
+    day_first: bool | None = None,
+) -> dict[str, np.ndarray]:
+    """check_lines' columns as arrays: the Spark job makes its Arrow batches of them, without a
+    pandas frame between."""
+    return _checked_columns(check(parse_columns(lines), catalogue, known, day_first))
 
 
 def agreed_customers(facts: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,9 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -35,18 +37,20 @@ from pipeline.clean import (
     DEFAULT_AGE_MEDIAN,
     QUARANTINE_TEXT,
     CleanStats,
-    check_lines,
+    checked_arrays,
     fill_age,
 )
 from pipeline.date_forms import day_first_of
 from pipeline.derived_catalogue import write
 from pipeline.jobs.catalogue_scan import derive_from_raw
-from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS, CLEAN_TYPES
+from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS, CLEAN_TYPES, arrow_schema
 from pipeline.settings import DERIVE, Settings
 
 LINE = "line"  # a line's position in the input: "first of each row_key" is the earliest
 ORIGINAL = "original"  # a poison row's line or bytes, for the quarantine
 CHECKED_DDL = ", ".join([*(f"`{c}` {t}" for c, t in CHECKED_TYPES.items()), f"`{LINE}` BIGINT"])
+CHECKED_SCHEMA = arrow_schema({**CHECKED_TYPES, LINE: "BIGINT"})
+_CHECKED_ARROW = [(c, CHECKED_SCHEMA.field(c).type) for c in CHECKED_TYPES]
 MONTH = "order_month"  # the clean output's partition column
 # Clean columns with about as many values as rows in a month's file: Parquet would build each
 # one's dictionary to throw it away (1M rows: the clean write 5.9 -> 4.4 s, files 48 -> 56 MB).
@@ -65,7 +69,7 @@ class TransformCounts:
 
 def checked_batches(
     catalogue: Catalogue,
-) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """check_lines per Arrow batch against `catalogue`, each row keeping its input line position.
 
     A poison row comes without its value, is checked as no text, then takes its poison reason
@@ -73,36 +77,49 @@ def checked_batches(
     closure, catalogue included, to the workers.
     """
 
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            checked = check_lines(batch["value"], catalogue=catalogue)
-            checked[LINE] = batch[LINE].to_numpy()
-            poison = batch["poison"].notna().to_numpy()
-            if poison.any():
-                checked.loc[poison, "reason"] = batch["poison"].to_numpy()[poison]
-                checked.loc[poison, "raw"] = batch[ORIGINAL].to_numpy()[poison]
-            yield checked
+            checked = checked_arrays(batch.column("value").to_pylist(), catalogue=catalogue)
+            poison = batch.column("poison")
+            if poison.null_count < len(poison):
+                at = poison.is_valid().to_numpy(zero_copy_only=False)
+                for column, given in (("reason", poison), ("raw", batch.column(ORIGINAL))):
+                    checked[column] = np.where(at, given.to_numpy(zero_copy_only=False),
+                                               checked[column])  # fmt: skip
+            yield checked_batch(checked, batch.column(LINE))
 
     return run
 
 
 def rechecked_batches(
     catalogue: Catalogue, day_first: bool | None
-) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """check_lines again on pending rows' lines, with their customers' agreed values and the
     source's slash-date order."""
 
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            known = pd.DataFrame({f: batch[f"known_{f}"] for f in CUSTOMER_FIELDS})
-            known = known.astype(object).where(known.notna(), None)
-            checked = check_lines(
-                batch["raw"], catalogue=catalogue, known=known, day_first=day_first
+            known = pd.DataFrame(
+                {f: batch.column(f"known_{f}").to_pandas() for f in CUSTOMER_FIELDS}
             )
-            checked[LINE] = batch[LINE].to_numpy()
-            yield checked
+            known = known.astype(object).where(known.notna(), None)
+            checked = checked_arrays(
+                batch.column("raw").to_pylist(),
+                catalogue=catalogue,
+                known=known,
+                day_first=day_first,
+            )
+            yield checked_batch(checked, batch.column(LINE))
 
     return run
+
+
+def checked_batch(checked: dict[str, np.ndarray], lines: pa.Array) -> pa.RecordBatch:
+    """checked_arrays and the rows' line positions as one Arrow batch of CHECKED_DDL; NaN is
+    null, as Spark reads a pandas frame. Straight from the arrays to Arrow, with no pandas frame
+    built and converted (1M rows, local[2], warm: the transform 21.4-22.1 -> 18.9-21.3 s)."""
+    arrays = [pa.array(checked[c], type=t, from_pandas=True) for c, t in _CHECKED_ARROW]
+    return pa.RecordBatch.from_arrays([*arrays, lines], schema=CHECKED_SCHEMA)
 
 
 def agreed_customers(checked: DataFrame) -> DataFrame:
@@ -144,7 +161,7 @@ def with_customer_repairs(checked: DataFrame, catalogue: Catalogue) -> DataFrame
     pending = checked.filter("pending").select("raw", LINE, "CustomerID")
     rechecked = (
         pending.join(agreed_customers(checked), "CustomerID", "left")
-        .mapInPandas(rechecked_batches(catalogue, day_first(checked)), CHECKED_DDL)
+        .mapInArrow(rechecked_batches(catalogue, day_first(checked)), CHECKED_DDL)
         .withColumn(MONTH, order_month())
         .repartition(MONTH)
         .localCheckpoint(eager=True)
@@ -283,7 +300,7 @@ def run_transform(spark: SparkSession, settings: Settings) -> TransformCounts:
             "poison",
             poison_original(),
         )
-        .mapInPandas(checked_batches(catalogue), CHECKED_DDL)
+        .mapInArrow(checked_batches(catalogue), CHECKED_DDL)
         .withColumn(MONTH, order_month())
         .repartition(MONTH)
         .localCheckpoint(eager=False)  # kept by the first job below (day_first), which reads it

@@ -12,7 +12,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from pipeline.countries import region_of_name
-from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS, CLEAN_TYPES
+from pipeline.schema import AGE_GROUPS, CLEAN_COLUMNS, CLEAN_TYPES, arrow_schema
 
 # Values with an apostrophe, an ampersand and non-ASCII letters, so escaping is exercised.
 COUNTRIES = ("Germany", "United States", "Côte d'Ivoire", "Japan", "Brazil")
@@ -22,13 +22,7 @@ CUSTOMERS = 60
 FIRST_ORDER_DAY = dt.date(2023, 1, 1)
 ORDER_DAYS = 18 * 30  # about eighteen months
 
-_ARROW_TYPES = {
-    "STRING": pa.string(),
-    "INT": pa.int32(),
-    "DOUBLE": pa.float64(),
-    "DATE": pa.date32(),
-}
-ARROW_SCHEMA = pa.schema([(c, _ARROW_TYPES[t]) for c, t in CLEAN_TYPES.items()])
+ARROW_SCHEMA = arrow_schema(CLEAN_TYPES)
 
 
 def age_group(age: int) -> str:
