@@ -14,7 +14,6 @@ from pipeline import engine_logs
 from pipeline.adapters.hadoop_fs import CLIENT_CONF
 from pipeline.settings import Settings
 
-
 JVM_OPTIONS = "-XX:+UseParallelGC"
 
 
