@@ -410,14 +410,9 @@ def test_serve_runs_waitress_on_its_host_and_port_and_always_closes(
     ]
 
 
-def test_serve_reads_the_source_before_any_request(raw_orders, monkeypatch) -> None:
-    read = threading.Event()
-
-    class WatchedSource(LocalSource):
-        def aggregates(self):  # noqa: ANN202 - the Snapshot of LocalSource
-            read.set()
-            return super().aggregates()
-
+def serve_in_thread(source: Any, monkeypatch) -> tuple[threading.Thread, list[Any]]:
+    """serve(source) on a free port in a thread, waited for (10 s at most); the list holds the
+    server it made."""
     made: list[Any] = []
     make_server = dashboard_app.make_server
 
@@ -426,15 +421,28 @@ def test_serve_reads_the_source_before_any_request(raw_orders, monkeypatch) -> N
         return made[-1]
 
     monkeypatch.setattr(dashboard_app, "make_server", recording_make_server)
-    source = WatchedSource(raw_orders.head(50), manifest={"run_id": "r-warm"})
     thread = threading.Thread(target=serve, args=(source,), kwargs={"port": 0}, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 10
+    while not made and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return thread, made
+
+
+def test_serve_reads_the_source_before_any_request(raw_orders, monkeypatch) -> None:
+    read = threading.Event()
+
+    class WatchedSource(LocalSource):
+        def aggregates(self):  # noqa: ANN202 - the Snapshot of LocalSource
+            read.set()
+            return super().aggregates()
+
+    source = WatchedSource(raw_orders.head(50), manifest={"run_id": "r-warm"})
+    thread, made = serve_in_thread(source, monkeypatch)
     try:
+        assert made, "serve made no server within 10 s"
         assert read.wait(timeout=10), "serve read nothing within 10 s of starting"
     finally:
-        deadline = time.monotonic() + 10
-        while not made and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.01)
         if made:
             dashboard_app.stop_server(made[0])
         thread.join(timeout=10)
@@ -451,20 +459,8 @@ def test_dashboard_warm_logs_a_source_error_instead_of_raising(caplog) -> None:
 
 
 def test_serve_answers_over_http_rejects_foreign_hosts_and_stops(raw_orders, monkeypatch) -> None:
-    made: list[Any] = []
-    make_server = dashboard_app.make_server
-
-    def recording_make_server(*args: Any, **kwargs: Any) -> Any:
-        made.append(make_server(*args, **kwargs))
-        return made[-1]
-
-    monkeypatch.setattr(dashboard_app, "make_server", recording_make_server)
     source = LocalSource(raw_orders.head(50), manifest={"run_id": "r-live"}, name="live")
-    thread = threading.Thread(target=serve, args=(source,), kwargs={"port": 0}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not made and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    thread, made = serve_in_thread(source, monkeypatch)
     assert made, "serve made no server within 10 s"
     server = made[0]
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy for loopback
