@@ -75,8 +75,8 @@ def serve(
     otherwise), until Ctrl-C; then the port and the worker threads are freed."""
     hosts = [*DEFAULT_CONFIG["TRUSTED_HOSTS"], host]
     app = create_app(source, {"TRUSTED_HOSTS": hosts, **(config or {})})
+    warm(source)
     server = make_server(app, host, port)
-    threading.Thread(target=warm, args=(source,), name="dashboard-warm", daemon=True).start()
     log.info("dashboard on http://%s:%s (%s)", host, port, source.describe())
     try:
         server.run()  # waitress returns from run() on Ctrl-C
@@ -85,8 +85,10 @@ def serve(
 
 
 def warm(source: DashboardSource) -> None:
-    """Read the source's data now, so the first request does not wait for it (a run's aggregates
-    over Thrift: about 9 s for 290k rows); a failure is logged and the requests then say it."""
+    """Read the source's data before serving, so the first request does not wait for it (a run's
+    aggregates over Thrift: about 9 s for 290k rows); a failure is logged and the requests then
+    say it. In the calling thread: a reader left running in the background would outlive a
+    stopped server."""
     try:
         source.aggregates()
     except SourceError as exc:
