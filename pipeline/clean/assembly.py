@@ -158,9 +158,9 @@ def check_lines(
     those lines again with `known`, the agreed_customers values of each line's CustomerID (a
     frame aligned with `lines`), and `day_first`, the source's slash order decided from every
     row's `slash_votes` (slash_tally, date_forms.day_first_of), and uses that result instead.
-    The Spark job runs this once per batch, then drops repeated row_keys and fills the
-    statistics' columns across all batches. Products resolve against `catalogue` (default:
-    Catalogue.default(), schema.CATALOGUE).
+    The Spark job runs this (as checked_arrays) once per batch, then drops repeated row_keys and
+    fills the statistics' columns across all batches. Products resolve against `catalogue`
+    (default: Catalogue.default(), schema.CATALOGUE).
     """
     columns = checked_arrays(lines, catalogue=catalogue, known=known, day_first=day_first)
     return pd.DataFrame(columns, columns=list(CHECKED_TYPES))
