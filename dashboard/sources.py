@@ -384,10 +384,12 @@ class AggregateSource:
     The aggregates are read once into memory and served from there. At most every
     ``check_seconds`` one request reads ``manifest|latest`` (a single-row get); when its
     ``run_id`` differs from the one in memory, that request reloads the aggregates while the
-    others keep being served the previous run. A reload that finds rows of two runs (a publish in
-    progress) keeps the previous run and looks again after ``retry_seconds``. A customer's
-    orders are a prefix scan of the orders table on a connection of their own, so a reload never
-    holds up a drill-down.
+    others keep being served the previous run; with ``reload_in_background`` (as `pipeline serve`
+    and the demo run it) a thread does the check and the reload, and no request waits for them
+    (a 2M-row run's aggregates take seconds to read). A reload that finds rows of two runs (a
+    publish in progress) keeps the previous run and looks again after ``retry_seconds``. A
+    customer's orders are a prefix scan of the orders table on a connection of their own, so a
+    reload never holds up a drill-down.
     """
 
     def __init__(
@@ -402,8 +404,10 @@ class AggregateSource:
         batch_size: int = 5_000,
         connect: Callable[[], Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        reload_in_background: bool = False,
     ) -> None:
         self.host, self.port, self.table = host, port, table
+        self.reload_in_background = reload_in_background
         self.aggregates_table = aggregates_table or f"{table}_aggregates"
         self.check_seconds, self.retry_seconds = check_seconds, retry_seconds
         self.batch_size = batch_size
@@ -471,15 +475,32 @@ class AggregateSource:
                 if self._snapshot is None:
                     self._check()
         elif self._refresh_lock.acquire(blocking=False):  # one request checks, the rest serve
-            try:
-                if self._clock() >= self._next_check:
-                    self._check()
-            except SourceError as exc:
-                log.warning("keeping run %s: %s", snapshot.run_id, exc)
-            finally:
-                self._refresh_lock.release()
+            if self.reload_in_background:
+                threading.Thread(
+                    target=self._due_check,
+                    args=(snapshot.run_id,),
+                    name="aggregates-check",
+                    daemon=True,
+                ).start()
+            else:
+                self._due_check(snapshot.run_id)
         assert self._snapshot is not None
         return self._snapshot
+
+    def _due_check(self, serving: str) -> None:
+        """The check, if still due, by the holder of the refresh lock, which it releases. A
+        failed check keeps `serving`; in a thread of its own any error is logged, not raised."""
+        try:
+            if self._clock() >= self._next_check:
+                self._check()
+        except SourceError as exc:
+            log.warning("keeping run %s: %s", serving, exc)
+        except Exception:
+            if not self.reload_in_background:
+                raise
+            log.exception("keeping run %s: the check of the published run failed", serving)
+        finally:
+            self._refresh_lock.release()
 
     def refresh(self) -> Snapshot:
         """Check the manifest now."""

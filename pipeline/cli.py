@@ -314,7 +314,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         manifest = run_pipeline(
             settings, args.rows, args.seed, args.error_rate, report=_print_stage, progress=Bars()
         )
-        source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+        source = AggregateSource(
+            settings.thrift_host,
+            settings.thrift_port,
+            settings.hbase_table,
+            reload_in_background=True,
+        )
         url = f"http://127.0.0.1:{args.port}"
         _print_summary(
             manifest, settings, ("dashboard", url), ("stack logs", str(endpoints.log_dir))
@@ -339,7 +344,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         docs, eda = args.source / "data-docs", args.source / "eda" / "report.html"
     else:
         settings = Settings.from_env()
-        source = AggregateSource(settings.thrift_host, settings.thrift_port, settings.hbase_table)
+        source = AggregateSource(
+            settings.thrift_host,
+            settings.thrift_port,
+            settings.hbase_table,
+            reload_in_background=True,
+        )
         docs, eda = settings.output_dir / "data-docs", settings.output_dir / "eda" / "report.html"
     config = {"DATA_DOCS_DIR": str(args.data_docs or docs), "EDA_REPORT": str(eda)}
     print(f"dashboard on http://127.0.0.1:{args.port}  (Ctrl-C stops it)", flush=True)

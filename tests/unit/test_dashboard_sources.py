@@ -5,6 +5,10 @@ up by row-key prefix. The same against real HBase: tests/integration/test_aggreg
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 from unittest.mock import patch
 
 import pandas as pd
@@ -213,3 +217,69 @@ def test_publishing_again_is_idempotent_and_removes_rows_of_the_old_run(hbase, o
         for k, cells in table.items()
         if b"|" in k and not k.startswith(b"manifest")
     } == {b"run-2"}
+
+
+def background_source(hbase: FakeHBase, clock: Clock) -> AggregateSource:
+    return AggregateSource(
+        "hbase",
+        9090,
+        check_seconds=5,
+        connect=lambda: FakeConnection(hbase),
+        clock=clock,
+        reload_in_background=True,
+    )
+
+
+def wait_until(done: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
+        time.sleep(0.01)
+
+
+def test_in_background_no_request_waits_for_a_reload(hbase, clock, orders) -> None:
+    source = background_source(hbase, clock)
+    first = source.aggregates()  # the first load: nothing to serve before it
+    publish(hbase, orders.head(100), "run-2")
+    clock.now += 5
+    reading, go_on = threading.Event(), threading.Event()
+    scan = hbase_aggregates.scan_aggregate
+
+    def slow_scan(*args: Any, **kwargs: Any) -> Any:
+        reading.set()
+        assert go_on.wait(10), "the test never let the reload go on"
+        return scan(*args, **kwargs)
+
+    with patch.object(hbase_aggregates, "scan_aggregate", slow_scan):
+        assert source.aggregates() is first, "the request that finds the check due"
+        assert reading.wait(10), "the reload started"
+        assert source.aggregates() is first, "a request while the reload reads"
+        go_on.set()
+        wait_until(lambda: source.aggregates().run_id == "run-2", "the reload")
+    assert source.aggregates().orders == 100
+    assert source.manifest()["run_id"] == "run-2"
+    assert source.loads == 2
+
+
+def test_in_background_a_failed_check_is_logged_and_the_run_kept(
+    hbase, clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = background_source(hbase, clock)
+    first = source.aggregates()
+    hbase.fail = True
+    clock.now += 5
+    assert source.aggregates() is first
+    wait_until(lambda: "keeping run run-1" in caplog.text, "the warning")
+    hbase.fail = False
+    caplog.clear()
+    clock.now += 5
+    with patch.object(hbase_aggregates, "get_manifest", side_effect=ValueError("bad manifest")):
+        assert source.aggregates() is first
+        wait_until(lambda: "bad manifest" in caplog.text, "the logged error")
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
+    hbase.calls.clear()
+    clock.now += 5
+    assert source.aggregates() is first
+    manifest_get = ("row", AGGREGATES_TABLE, hbase_aggregates.MANIFEST_KEY)
+    wait_until(lambda: hbase.calls == [manifest_get], "the next check, after both errors")
+    assert source.loads == 1
