@@ -90,7 +90,8 @@ def count_rows(container: str, table: str, run_id: str | None = None) -> int:
 def retire_rows_not_of_run(container: str, table: str, run_id: str) -> tuple[int, int]:
     """Delete every row of `table` whose newest `order:_run` is not `run_id` (or which has none),
     and count the rows kept, in one scan of the `order` family through HBase's own client:
-    (kept, deleted). A row with no `order` cell at all is not seen (no loader writes one)."""
+    (kept, deleted). A row with no `order` cell at all is not seen (no loader writes one). The
+    deletes are bulk-loaded delete markers (Retire.java), past the region server's write path."""
     command = ["/opt/service/start.sh", "retire", table, RUN_COLUMN.decode(), run_id]
     kept, deleted = _counts(container, command, RETIRED, f"retiring older runs' rows of {table}")
     return kept, deleted

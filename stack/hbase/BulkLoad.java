@@ -205,7 +205,7 @@ public class BulkLoad {
               throw new IOException(input + ": rows not sorted by key at " + Bytes.toStringBinary(key));
             }
           }
-          int at = regionOf(key);
+          int at = regionOf(starts, key);
           if (at != region) {
             closeAll();
             region = at;
@@ -277,25 +277,11 @@ public class BulkLoad {
       return size == value.length ? value : Arrays.copyOf(value, size);
     }
 
-    /** Index of the region holding the key: the last start key at or below it. */
-    private int regionOf(byte[] key) {
-      int found = Arrays.binarySearch(starts, key, Bytes.BYTES_COMPARATOR);
-      return found >= 0 ? found : -found - 2;
-    }
 
     private StoreFileWriter writer(int column) throws IOException {
       StoreFileWriter writer = writers[columns.familyIndex[column]];
       if (writer == null) {
-        String family = Bytes.toString(columns.families[column]);
-        HFileContextBuilder context = new HFileContextBuilder()
-            .withColumnFamily(columns.families[column]).withTableName(table.getName())
-            .withDataBlockEncoding(DataBlockEncoding.FAST_DIFF);
-        if (HFile.getFormatVersion(conf) >= HFile.MIN_FORMAT_VERSION_WITH_TAGS) {
-          context.withIncludesTags(true);
-        }
-        writer = new StoreFileWriter.Builder(conf, CacheConfig.DISABLED, fs)
-            .withOutputDir(new Path(hfiles, family)).withBloomType(BloomType.NONE)
-            .withFileContext(context.build()).build();
+        writer = hfile(conf, fs, table, hfiles, columns.families[column]);
         writers[columns.familyIndex[column]] = writer;
         files++;
       }
@@ -303,14 +289,38 @@ public class BulkLoad {
     }
 
     private void closeAll() throws IOException {
-      for (int i = 0; i < writers.length; i++) {
-        if (writers[i] != null) {
-          writers[i].appendFileInfo(HStoreFile.BULKLOAD_TIME_KEY,
-              Bytes.toBytes(System.currentTimeMillis()));
-          writers[i].appendTrackedTimestampsToMetadata();
-          writers[i].close();
-          writers[i] = null;
-        }
+      closeHFiles(writers);
+    }
+  }
+
+  /** Index of the region holding the key: the last of the sorted start keys at or below it. */
+  static int regionOf(byte[][] starts, byte[] key) {
+    int found = Arrays.binarySearch(starts, key, Bytes.BYTES_COMPARATOR);
+    return found >= 0 ? found : -found - 2;
+  }
+
+  /** A new HFile of `family` in `dir`/FAMILY, for BulkLoadHFiles to hand to the table. */
+  static StoreFileWriter hfile(Configuration conf, FileSystem fs, TableName table, Path dir,
+      byte[] family) throws IOException {
+    HFileContextBuilder context = new HFileContextBuilder().withColumnFamily(family)
+        .withTableName(table.getName()).withDataBlockEncoding(DataBlockEncoding.FAST_DIFF);
+    if (HFile.getFormatVersion(conf) >= HFile.MIN_FORMAT_VERSION_WITH_TAGS) {
+      context.withIncludesTags(true);
+    }
+    return new StoreFileWriter.Builder(conf, CacheConfig.DISABLED, fs)
+        .withOutputDir(new Path(dir, Bytes.toString(family))).withBloomType(BloomType.NONE)
+        .withFileContext(context.build()).build();
+  }
+
+  /** Finishes and closes each open HFile of `writers`, leaving its slot empty. */
+  static void closeHFiles(StoreFileWriter[] writers) throws IOException {
+    for (int i = 0; i < writers.length; i++) {
+      if (writers[i] != null) {
+        writers[i].appendFileInfo(HStoreFile.BULKLOAD_TIME_KEY,
+            Bytes.toBytes(System.currentTimeMillis()));
+        writers[i].appendTrackedTimestampsToMetadata();
+        writers[i].close();
+        writers[i] = null;
       }
     }
   }
