@@ -277,7 +277,6 @@ public class BulkLoad {
       return size == value.length ? value : Arrays.copyOf(value, size);
     }
 
-
     private StoreFileWriter writer(int column) throws IOException {
       StoreFileWriter writer = writers[columns.familyIndex[column]];
       if (writer == null) {
