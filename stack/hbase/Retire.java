@@ -36,7 +36,8 @@ import org.apache.hadoop.hbase.util.CommonFSUtils;
  * <p>The deletes are bulk-loaded, as the orders are: a deleted row gets a DeleteFamily marker in
  * every family, at the time the retire starts (as a Delete sent without a time), written into
  * HFiles as the scan finds it, one set per region; BulkLoadHFiles then hands them to the regions,
- * past the WAL and the memstores (Deletes through a BufferedMutator: 2M rows in about 72 s).
+ * past the WAL and the memstores (deleting 2M rows of a fresh table: 30.3 s, against 39.6 s with
+ * Deletes through a BufferedMutator; 43.1 s against 95.6 s on one with many store files).
  */
 public class Retire {
   public static void main(String[] args) throws Exception {
