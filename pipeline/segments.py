@@ -2,8 +2,8 @@
 customer, the features the clustering sees, the choice of k, and a name for each cluster.
 
 Pure pandas + numpy. The Spark job (pipeline.jobs.segment) runs `customer_rfm` on whole customers
-per partition, `log_features` per batch, then MLlib's StandardScaler and KMeans; `choose_k` and
-`name_clusters` decide on the driver from the silhouettes and the centroids alone.
+per partition; on the driver, `scaling` and `fit_clusterings` (k-means, `silhouette`) on the
+customers' features, `choose_k` and `name_clusters`; then `assign` labels every customer per batch.
 
 - Reference day: the day after the latest order of the input (not the wall clock), so a re-run of
   the same orders gives the same segments, and the latest buyer has recency 1.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -164,16 +165,108 @@ def log_features(rfm: pd.DataFrame) -> np.ndarray:
     return logs
 
 
-def standardize(features: np.ndarray) -> np.ndarray:
-    """Centre each column and divide by its sample standard deviation (a constant column -> 0),
-    as MLlib's StandardScaler(withMean=True, withStd=True) does."""
+def scaling(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and sample standard deviation, as MLlib's StandardScaler(withMean=True,
+    withStd=True) takes them; a constant column gets spread 0 (it scales to 0)."""
     if len(features) < 2:
-        return np.zeros_like(features, dtype=np.float64)
-    centred = features - features.mean(axis=0)
-    spread = features.std(axis=0, ddof=1)
+        width = features.shape[1] if features.ndim == 2 else len(FEATURES)
+        return np.zeros(width), np.zeros(width)
+    mean: np.ndarray = features.mean(axis=0)
+    spread: np.ndarray = features.std(axis=0, ddof=1)
     # A column equal up to rounding is constant: its spread is noise, not a scale.
     flat = spread <= 1e-9 * np.maximum(1.0, np.abs(features).max(axis=0))
-    return np.where(flat, 0.0, centred / np.where(flat, 1.0, spread))
+    return mean, np.where(flat, 0.0, spread)
+
+
+def scale(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """Centre and divide by the spread; a column of spread 0 becomes 0."""
+    flat = spread == 0
+    return np.where(flat, 0.0, (features - mean) / np.where(flat, 1.0, spread))
+
+
+def standardize(features: np.ndarray) -> np.ndarray:
+    """Centre each column and divide by its sample standard deviation (a constant column -> 0)."""
+    if len(features) < 2:
+        return np.zeros_like(features, dtype=np.float64)
+    return scale(features, *scaling(features))
+
+
+@dataclass(frozen=True)
+class Clustering:
+    centres: np.ndarray  # (clusters, features), in the scaled space
+    labels: np.ndarray  # the nearest centre of each point
+    cost: float  # the sum of squared distances to the nearest centre
+
+
+def nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """The index of each point's nearest centre (squared Euclidean; the lower index on a tie)."""
+    distances = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    return np.asarray(distances.argmin(axis=1), dtype=np.int64)
+
+
+def kmeans(points: np.ndarray, k: int, seed: int, iterations: int = 20) -> Clustering:
+    """Lloyd's iterations from a seeded k-means++ start. Fewer distinct points than k give fewer
+    centres; a centre left without points stays where it was."""
+    rng = np.random.default_rng(seed)
+    chosen = [points[rng.integers(len(points))]]
+    distances = ((points - chosen[0]) ** 2).sum(axis=1)
+    while len(chosen) < k and distances.sum() > 0:
+        chosen.append(points[rng.choice(len(points), p=distances / distances.sum())])
+        distances = np.minimum(distances, ((points - chosen[-1]) ** 2).sum(axis=1))
+    centres = np.array(chosen)
+    for _ in range(iterations):
+        labels = nearest(points, centres)
+        moved = np.array(
+            [points[labels == j].mean(axis=0) if (labels == j).any() else centres[j]
+             for j in range(len(centres))]
+        )  # fmt: skip
+        done = np.abs(moved - centres).max() <= 1e-4
+        centres = moved
+        if done:
+            break
+    labels = nearest(points, centres)
+    return Clustering(centres, labels, float(((points - centres[labels]) ** 2).sum()))
+
+
+def silhouette(points: np.ndarray, labels: np.ndarray, k: int) -> float | None:
+    """The mean silhouette with squared Euclidean distances, as MLlib's ClusteringEvaluator
+    computes it by default, in O(points x k): the mean squared distance from x to a cluster is
+    |x|^2 - 2 x.mean + mean(|y|^2). None when fewer than 2 or than k clusters hold points."""
+    sizes = np.bincount(labels, minlength=k)
+    if k < 2 or len(sizes) > k or (sizes == 0).any():
+        return None
+    squares = (points**2).sum(axis=1)
+    means = np.array([points[labels == j].mean(axis=0) for j in range(k)])
+    mean_squares = np.array([squares[labels == j].mean() for j in range(k)])
+    to_cluster = np.maximum(squares[:, None] - 2 * points @ means.T + mean_squares[None, :], 0)
+    rows, own = np.arange(len(points)), sizes[labels]
+    within = to_cluster[rows, labels] * own / np.maximum(own - 1, 1)  # the point itself is 0 away
+    to_cluster[rows, labels] = np.inf
+    between = to_cluster.min(axis=1)
+    widest = np.maximum(within, between)
+    scores = np.where(
+        (own > 1) & (widest > 0), (between - within) / np.where(widest > 0, widest, 1), 0
+    )
+    return float(scores.mean())
+
+
+def fit_clusterings(
+    points: np.ndarray, ks: Sequence[int], seed: int, starts: int
+) -> dict[int, tuple[Clustering, float | None]]:
+    """Per k: the best of `starts` seeded k-means runs (least cost: one start can settle in a poor
+    local optimum), and its silhouette."""
+    fits = {}
+    for k in ks:
+        best = min((kmeans(points, k, seed + s) for s in range(starts)), key=lambda c: c.cost)
+        fits[k] = (best, silhouette(points, best.labels, k))
+    return fits
+
+
+def assign(
+    rfm: pd.DataFrame, mean: np.ndarray, spread: np.ndarray, centres: np.ndarray
+) -> np.ndarray:
+    """RFM rows -> the index of their nearest centre, in the fitted scaled log space."""
+    return nearest(scale(log_features(rfm), mean, spread), centres)
 
 
 def choose_k(silhouettes: Mapping[int, float | None]) -> int | None:

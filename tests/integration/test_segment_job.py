@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from scipy.special import comb
 
-from pipeline.jobs.segment import centroids_path, customers_path, run_segment
+from pipeline import segments
+from pipeline.jobs.segment import centroids_path, customers_path, run_segment, scaler_path
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -84,7 +85,14 @@ def test_planted_groups_are_found_and_named_the_same_twice(spark, tmp_path: Path
     centroids = spark.read.parquet(centroids_path(settings)).toPandas()
     assert dict(zip(centroids["segment"], centroids["customers"], strict=True)) == result.sizes
     assert (tmp_path / "a" / "runs").exists() is False  # flat layout: no run id
-    assert (tmp_path / "a" / "segments" / "model" / "kmeans" / "metadata").is_dir()
+    # The scaler and the published centres place every customer: each is in its nearest centre.
+    scaler = spark.read.parquet(scaler_path(settings)).toPandas().set_index("feature")
+    assert list(scaler.index) == list(segments.FEATURES)
+    centres = centroids.sort_values("cluster")[[f"centre_{f}" for f in segments.FEATURES]]
+    placed = segments.assign(
+        found, scaler["mean"].to_numpy(), scaler["spread"].to_numpy(), centres.to_numpy()
+    )
+    assert placed.tolist() == found["cluster"].tolist()
 
     again = settings_at(tmp_path / "b")
     write_clean(spark, frame.sample(frac=1, random_state=3), again)

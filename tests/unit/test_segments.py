@@ -241,3 +241,75 @@ def test_the_segments_gate_passes_sound_rows_and_names_each_fault() -> None:
         broken[column] = np.asarray(values, dtype=broken[column].dtype)
         failed = [f.expectation for f in validate("segments", broken).failed]
         assert expectation in failed, (column, failed)
+
+
+def brute_silhouette(points: np.ndarray, labels: np.ndarray) -> float:
+    """The definition, pair by pair (squared Euclidean, as MLlib's evaluator by default)."""
+    scores = []
+    for i, x in enumerate(points):
+        distances = ((points - x) ** 2).sum(axis=1)
+        own = labels == labels[i]
+        if own.sum() == 1:
+            scores.append(0.0)
+            continue
+        within = distances[own].sum() / (own.sum() - 1)
+        between = min(distances[labels == j].mean() for j in set(labels) - {labels[i]})
+        widest = max(within, between)
+        scores.append(0.0 if widest == 0 else (between - within) / widest)
+    return float(np.mean(scores))
+
+
+point_sets = st.integers(3, 40).flatmap(
+    lambda n: st.lists(
+        st.lists(st.integers(-50, 50).map(lambda v: v / 10), min_size=4, max_size=4),
+        min_size=n,
+        max_size=n,
+    )
+)
+
+
+@settings(max_examples=150)
+@given(point_sets, st.integers(2, 4), st.integers(0, 10_000))
+def test_kmeans_labels_each_point_with_its_nearest_centre_and_scores_it_by_definition(
+    rows, k, seed
+) -> None:
+    points = np.array(rows)
+    fit = segments.kmeans(points, k, seed)
+    assert len(fit.centres) <= k
+    assert (fit.labels == segments.nearest(points, fit.centres)).all()
+    assert fit.cost == pytest.approx(((points - fit.centres[fit.labels]) ** 2).sum())
+    assert segments.kmeans(points, k, seed).cost == fit.cost  # seeded: the same answer
+    score = segments.silhouette(points, fit.labels, k)
+    if len(set(fit.labels)) < k:
+        assert score is None
+    else:
+        assert score == pytest.approx(brute_silhouette(points, fit.labels), abs=1e-9)
+
+
+def test_kmeans_finds_separate_blobs_and_the_silhouette_prefers_their_number() -> None:
+    rng = np.random.default_rng(4)
+    blobs = np.array([[0, 0, 0, 0], [6, 0, 0, 0], [0, 6, 0, 0], [0, 0, 6, 6]], dtype=float)
+    points = np.concatenate([blob + rng.normal(0, 0.3, (50, 4)) for blob in blobs])
+    truth = np.repeat(np.arange(4), 50)
+    fits = segments.fit_clusterings(points, [3, 4, 5, 6], seed=1, starts=3)
+    assert segments.choose_k({k: s for k, (_, s) in fits.items()}) == 4
+    labels = fits[4][0].labels
+    # The same partition as the blobs, whatever the numbering.
+    assert len({(a, b) for a, b in zip(truth, labels, strict=True)}) == 4
+
+
+def test_fewer_distinct_points_than_k_give_fewer_centres_and_no_score() -> None:
+    points = np.array([[1.0, 0, 0, 0]] * 5 + [[2.0, 0, 0, 0]] * 5)
+    fit = segments.kmeans(points, 3, seed=0)
+    assert len(fit.centres) == 2 and fit.cost == 0
+    assert segments.silhouette(points, fit.labels, 3) is None
+
+
+def test_assign_scales_with_the_fitted_scaler() -> None:
+    rfm = pd.DataFrame(
+        [["a", 1, 1, 100, 10], ["b", 300, 9, 90_000, 900]], columns=list(segments.RFM_COLUMNS)
+    )
+    logs = segments.log_features(rfm)
+    mean, spread = segments.scaling(logs)
+    centres = segments.scale(logs, mean, spread)[::-1]  # b's point first
+    assert segments.assign(rfm, mean, spread, centres).tolist() == [1, 0]
