@@ -82,13 +82,15 @@ def full_stack(test_output: Path) -> Iterator[object]:
     yield from _stack(test_output, "full", ("kafka", "hdfs", "hbase"))
 
 
-@pytest.fixture(scope="session")
+# The two clusters serve one test each: down after it, so that the tests after it do not share
+# the two cores with a dozen idle JVMs.
+@pytest.fixture
 def kafka_cluster(test_output: Path) -> Iterator[object]:
     """Kafka as three KRaft brokers (containers kafka, kafka-2, kafka-3)."""
     yield from _stack(test_output, "kafka-cluster", ("kafka",), topology="cluster")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def cluster_stack(test_output: Path) -> Iterator[object]:
     """The cluster topology: three Kafka brokers, HDFS, HBase + Thrift, a Spark master and two
     workers."""
