@@ -12,6 +12,7 @@ import pytest
 from scipy.special import comb
 
 from pipeline import segments
+from pipeline.jobs import segment as segment_job
 from pipeline.jobs.segment import centroids_path, customers_path, run_segment, scaler_path
 from pipeline.settings import Settings
 
@@ -120,3 +121,19 @@ def test_two_customers_are_one_segment(spark, tmp_path: Path) -> None:
         ["a", 2, 2, 1550],
         ["b", 1, 1, 2000],
     ]
+
+
+def test_beyond_the_fit_size_a_hashed_sample_is_fitted_and_every_customer_labelled(
+    spark, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(segment_job, "FIT_CUSTOMERS", 200)
+    frame, truth = planted(120, seed=11)  # 480 customers
+    settings = settings_at(tmp_path)
+    write_clean(spark, frame, settings)
+    sample = segment_job.fit_sample(segment_job.customer_rfm(spark, settings)[0], len(truth))
+    assert 100 < len(sample) < 300 and sample["CustomerID"].is_monotonic_increasing
+    result = run_segment(spark, settings)
+    found = spark.read.parquet(customers_path(settings)).toPandas()
+    assert result.k == len(GROUPS) and result.customers == len(truth) == len(found)
+    ari = adjusted_rand_index([truth[c] for c in found["CustomerID"]], list(found["segment"]))
+    assert ari >= 0.9, (ari, result)
