@@ -170,6 +170,18 @@ def validate(
     )
 
 
+# Up to this many rows a gate validates its frame collected, on GE's pandas engine: on Spark, GE
+# runs each expectation as jobs whose scheduling outweighs a small frame's rows (2026-12-06, 20k
+# clean rows, warm: 5.9 s on Spark against 1.2 s to collect and 1.1 s on pandas; the raw sample
+# 3.2 against 2.5 + 0.2 s; the same results).
+PANDAS_ROWS = 100_000
+
+
+def local_if_small(frame: SparkFrame, rows: int) -> SparkFrame | pd.DataFrame:
+    """The frame as pandas when it has at most PANDAS_ROWS rows (`rows`: what the run counted)."""
+    return frame.toPandas() if rows <= PANDAS_ROWS else frame
+
+
 def load_frame(clean_rows: int, hbase_rows: int) -> pd.DataFrame:
     """The one-row frame the `load` suite checks."""
     return pd.DataFrame({"clean_rows": [int(clean_rows)], "hbase_rows": [int(hbase_rows)]})

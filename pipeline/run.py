@@ -295,7 +295,9 @@ def gate_raw(spark: SparkSession, run: Run) -> None:
     )
     sample = min(1.0, RAW_GATE_SAMPLE_ROWS / max(lines, 1))
     raw = read_raw(spark, run.settings).filter("poison IS NULL")
-    run.gate("raw", gates.parse_raw(raw, fraction=sample))
+    run.gate(
+        "raw", gates.local_if_small(gates.parse_raw(raw, fraction=sample), round(lines * sample))
+    )
     run.stage("gate_raw", lines, lines, started)
 
 
@@ -318,7 +320,9 @@ def transform(spark: SparkSession, run: Run) -> None:
 def gate_clean(spark: SparkSession, run: Run) -> None:
     settings, clean = run.settings, run.manifest.stage("transform").rows_out
     started = time.monotonic()
-    run.gate("clean", spark.read.parquet(settings.clean).drop("order_month"))
+    frame = spark.read.parquet(settings.clean).drop("order_month")
+    run.gate("clean", gates.local_if_small(frame, clean))
+    # On Spark whatever its size: a quarantined line can be megabytes of anything.
     run.gate("quarantine", spark.read.parquet(settings.quarantine))
     run.stage("gate_clean", clean, clean, started)
 
@@ -403,7 +407,11 @@ def segment(spark: SparkSession, run: Run) -> None:
 
 
 def gate_segments(spark: SparkSession, run: Run) -> None:
-    run.gate("segments", spark.read.parquet(customers_path(run.settings)))
+    customers = run.manifest.stage("segment").rows_out
+    run.gate(
+        "segments",
+        gates.local_if_small(spark.read.parquet(customers_path(run.settings)), customers),
+    )
 
 
 def build_aggregates(spark: SparkSession, run: Run) -> dict[str, int]:

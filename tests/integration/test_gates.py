@@ -14,9 +14,11 @@ import pytest
 from expectations import read_suite
 from pipeline.clean import clean_lines
 from pipeline.gates import (
+    PANDAS_ROWS,
     GateFailed,
     _with_set_aside_check,
     load_frame,
+    local_if_small,
     parse_raw,
     require,
     validate,
@@ -120,12 +122,18 @@ def test_the_gate_says_the_same_on_spark_and_on_pandas(spark, good_clean: pd.Dat
         column, value, *_ = param.values
         broken = with_value(broken, column, value, row=10 * k)
 
-    on_spark = validate("clean", spark.createDataFrame(broken, schema=CLEAN_DDL))
+    frame = spark.createDataFrame(broken, schema=CLEAN_DDL)
+    on_spark = validate("clean", frame)
     on_pandas = validate("clean", broken)
+    # What a run does with a small frame: collected, then validated on pandas.
+    collected = local_if_small(frame, len(broken))
+    assert isinstance(collected, pd.DataFrame)
+    assert local_if_small(frame, PANDAS_ROWS + 1) is frame
 
     expected = [(p.values[2], p.values[3]) for p in DAMAGE]
     assert sorted((f.expectation, f.column) for f in on_spark.failed) == sorted(expected)
     assert on_pandas.failed == on_spark.failed
+    assert validate("clean", collected).failed == on_spark.failed
 
 
 def test_the_quarantine_gate_catches_an_empty_reason(spark) -> None:
@@ -162,6 +170,8 @@ def test_the_raw_gate_catches_a_batch_with_half_its_lines_malformed(spark) -> No
     raw = spark.createDataFrame([(line,) for line in half_broken], "value STRING")
     with pytest.raises(GateFailed) as failed:
         require(validate("raw", parse_raw(raw)))
+    collected = validate("raw", local_if_small(parse_raw(raw), len(half_broken)))
+    assert collected.failed == failed.value.result.failed
 
     failures = {f.column: f for f in failed.value.result.failed}
     assert failures["parse_error"].expectation == "expect_column_values_to_be_null"
