@@ -169,8 +169,7 @@ def scaling(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each column's mean and sample standard deviation, as MLlib's StandardScaler(withMean=True,
     withStd=True) takes them; a constant column gets spread 0 (it scales to 0)."""
     if len(features) < 2:
-        width = features.shape[1] if features.ndim == 2 else len(FEATURES)
-        return np.zeros(width), np.zeros(width)
+        return np.zeros(features.shape[1]), np.zeros(features.shape[1])
     mean: np.ndarray = features.mean(axis=0)
     spread: np.ndarray = features.std(axis=0, ddof=1)
     # A column equal up to rounding is constant: its spread is noise, not a scale.
@@ -186,8 +185,6 @@ def scale(features: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> np.ndar
 
 def standardize(features: np.ndarray) -> np.ndarray:
     """Centre each column and divide by its sample standard deviation (a constant column -> 0)."""
-    if len(features) < 2:
-        return np.zeros_like(features, dtype=np.float64)
     return scale(features, *scaling(features))
 
 
