@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from flask import Flask, current_app, render_template, request
@@ -70,14 +70,17 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 5000,
     config: Mapping[str, Any] | None = None,
+    ready: Callable[[], None] = lambda: None,
 ) -> None:
     """Run the dashboard on waitress, bound to ``host``:``port`` only (localhost unless told
-    otherwise), until Ctrl-C; then the port and the worker threads are freed."""
+    otherwise), until Ctrl-C; then the port and the worker threads are freed. ``ready`` is called
+    once the port is bound: the first read of the source comes before it."""
     hosts = [*DEFAULT_CONFIG["TRUSTED_HOSTS"], host]
     app = create_app(source, {"TRUSTED_HOSTS": hosts, **(config or {})})
     warm(source)
     server = make_server(app, host, port)
     log.info("dashboard on http://%s:%s (%s)", host, port, source.describe())
+    ready()
     try:
         server.run()  # waitress returns from run() on Ctrl-C
     finally:

@@ -324,13 +324,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_summary(
             manifest, settings, ("dashboard", url), ("stack logs", str(endpoints.log_dir))
         )
-        print(f"\ndashboard on {url}  (Ctrl-C stops it and the stack)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             config = {
                 "DATA_DOCS_DIR": str(output / "data-docs"),
                 "EDA_REPORT": str(output / "eda" / "report.html"),
             }
-            serve(source, host="127.0.0.1", port=args.port, config=config)
+            serve(
+                source,
+                host="127.0.0.1",
+                port=args.port,
+                config=config,
+                ready=lambda: print(
+                    f"\ndashboard on {url}  (Ctrl-C stops it and the stack)", flush=True
+                ),
+            )
     return 0
 
 
@@ -352,8 +359,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         docs, eda = settings.output_dir / "data-docs", settings.output_dir / "eda" / "report.html"
     config = {"DATA_DOCS_DIR": str(args.data_docs or docs), "EDA_REPORT": str(eda)}
-    print(f"dashboard on http://127.0.0.1:{args.port}  (Ctrl-C stops it)", flush=True)
-    serve(source, host="127.0.0.1", port=args.port, config=config)
+    url = f"http://127.0.0.1:{args.port}"
+    serve(
+        source,
+        host="127.0.0.1",
+        port=args.port,
+        config=config,
+        ready=lambda: print(f"dashboard on {url}  (Ctrl-C stops it)", flush=True),
+    )
     return 0
 
 

@@ -401,9 +401,11 @@ def test_serve_runs_waitress_on_its_host_and_port_and_always_closes(
 
     monkeypatch.setattr("dashboard.app.create_server", create_server)
     with pytest.raises(KeyboardInterrupt):
-        serve(ParquetSource(parquet_dir), host=host, port=5099)
+        # `ready` (the CLI's "dashboard on URL") once the port is bound, not before.
+        serve(ParquetSource(parquet_dir), host=host, port=5099, ready=lambda: calls.append("ready"))
     assert calls == [
         (False, trusted, {"host": host, "port": 5099, "threads": dashboard_app.SERVER_THREADS}),
+        "ready",
         "run",
         "closed",
         "threads stopped",
