@@ -161,7 +161,42 @@ def bench_stack(rows: int, output: Path) -> dict[str, Any]:
             "producer": producer,
             "dashboard": dashboard,
             "peak_rss_mib": manifest.stage("retire_previous").detail["peak_rss_mib"],
+            "cpu_budget": cpu_budget(stages, os.cpu_count() or 1),
         }
+
+
+def cpu_budget(stages: list[dict[str, Any]], cores: int) -> dict[str, Any]:
+    """What the path's stages cost the whole machine: busy core-seconds (ours and the services'),
+    and the least wall time that CPU allows on these cores, however the stages were overlapped."""
+    measured = [s for s in stages if s.get("machine_cpu_seconds") is not None]
+    busy = sum(s["machine_cpu_seconds"] for s in measured)
+    ours = sum(s.get("cpu_seconds") or 0.0 for s in measured)
+    seconds = sum(s["seconds"] for s in measured)
+    return {
+        "cores": cores,
+        "seconds": round(seconds, 1),
+        "machine_cpu_seconds": round(busy, 1),
+        "our_cpu_seconds": round(ours, 1),
+        "services_and_other_cpu_seconds": round(busy - ours, 1),
+        "busy_cores": round(busy / seconds, 2) if seconds else None,
+        "least_seconds": round(busy / cores, 1),
+    }
+
+
+def busy_cores(stage: dict[str, Any]) -> str:
+    """The machine's busy cores on average during a stage ("" when not measured)."""
+    machine = stage.get("machine_cpu_seconds")
+    return f"{machine / stage['seconds']:.2f}" if machine is not None and stage["seconds"] else ""
+
+
+def budget_line(budget: dict[str, Any]) -> str:
+    return (
+        f"CPU: the machine was busy {budget['machine_cpu_seconds']:,} core-s over the stages'"
+        f" {budget['seconds']:,} s ({budget['busy_cores']} of {budget['cores']} cores on average;"
+        f" our processes {budget['our_cpu_seconds']:,}, the services and anything else"
+        f" {budget['services_and_other_cpu_seconds']:,}): at this CPU the path takes at least"
+        f" {budget['least_seconds']:,} s on {budget['cores']} cores, however it overlaps"
+    )
 
 
 def load_vs_ceiling(stage: Any) -> dict[str, Any]:
@@ -241,18 +276,21 @@ def to_markdown(results: dict[str, Any]) -> str:
         lines += [
             f"stack at {stack['rows']:,} rows (start-up s: {stack['startup_seconds']})",
             "",
-            "| stage | rows in | rows out | seconds | rows/s | CPU s | peak RSS MiB |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| stage | rows in | rows out | seconds | rows/s | CPU s | peak RSS MiB "
+            "| machine CPU s | cores busy |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         lines += [
             f"| {s['name']} | {s['rows_in']:,} | {s['rows_out']:,} | {s['seconds']:.1f} | "
-            f"{s['rows_per_s'] or 0:,} | {s.get('cpu_seconds')} | {s.get('peak_rss_mib')} |"
+            f"{s['rows_per_s'] or 0:,} | {s.get('cpu_seconds')} | {s.get('peak_rss_mib')} | "
+            f"{s.get('machine_cpu_seconds')} | {busy_cores(s)} |"
             for s in stack["stages"]
         ]
         lines += [
             "",
             f"whole path: {stack['total_seconds']:,} s at {stack['rows']:,} rows; linear estimate"
             f" for {stack['seed_rows']:,} rows: {stack['seed_seconds_extrapolated']:,} s",
+            *([budget_line(stack["cpu_budget"])] if "cpu_budget" in stack else []),
             *load_lines(stack["load"]),
             f"plain Spark raw -> Parquet copy: {stack['spark_copy_rows_per_s']:,} rows/s;"
             f" transform / copy = {stack['transform_vs_copy']}",

@@ -47,6 +47,8 @@ class Stage:
     # Of the run's own processes (process_meter), during the stage.
     cpu_seconds: float | None = None
     peak_rss_mib: float | None = None
+    # Of the whole machine during the stage: ours, the services' and anything else running.
+    machine_cpu_seconds: float | None = None
 
 
 @dataclass

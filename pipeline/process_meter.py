@@ -1,6 +1,8 @@
 """CPU seconds and resident memory of this process and every process it started (Spark's JVM,
 its Python workers, the producer processes), sampled in the background from /proc: what a stage
-costs beside its wall time. The services' containers are not ours and are not counted."""
+costs beside its wall time. The services' containers are not ours and are not counted there;
+the whole machine's busy CPU seconds are sampled beside them, the services' work included, so a
+stage shows how much of the cores it left idle."""
 
 from __future__ import annotations
 
@@ -61,6 +63,15 @@ def tree_usage(root: int, proc: Path = PROC) -> Usage:
     return Usage(cpu, rss)
 
 
+def machine_busy_seconds(proc: Path = PROC) -> float:
+    """CPU seconds all cores of the machine have been busy since boot: /proc/stat's user, nice,
+    system, irq, softirq and steal (guest time is counted inside user; idle and iowait are not
+    busy)."""
+    first = (proc / "stat").read_text().split("\n", 1)[0].split()
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in first[1:9])
+    return (user + nice + system + irq + softirq + steal) / TICKS
+
+
 class ProcessMeter:
     """Samples tree_usage(this process) every `every` seconds on a daemon thread; `since(t)` is
     what the tree used after monotonic time `t`: CPU seconds and the peak of the resident sum.
@@ -77,6 +88,7 @@ class ProcessMeter:
         self._times: list[float] = []
         self._cpu: list[float] = []  # the tree's CPU seconds so far, at each sample
         self._rss: list[int] = []
+        self._machine: list[float] = []  # machine_busy_seconds at each sample
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._sample()
@@ -85,25 +97,33 @@ class ProcessMeter:
 
     def _sample(self) -> None:
         usage = tree_usage(self.root)
+        machine = machine_busy_seconds()
         with self._lock:
             for process, seconds in usage.cpu_seconds.items():
                 self._seen[process] = max(seconds, self._seen.get(process, 0.0))
             self._times.append(time.monotonic())
             self._cpu.append(sum(self._seen.values()))
             self._rss.append(usage.rss_bytes)
+            self._machine.append(machine)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
             self._sample()
 
     def since(self, started: float) -> dict[str, float]:
-        """{"cpu_seconds", "peak_rss_mib"} from the last sample at or before `started` to now."""
+        """{"cpu_seconds", "peak_rss_mib", "machine_cpu_seconds"} from the last sample at or
+        before `started` to now."""
         self._sample()
         with self._lock:
             first = max(bisect.bisect_right(self._times, started) - 1, 0)
             cpu = self._cpu[-1] - self._cpu[first]
             peak = max(self._rss[first:])
-        return {"cpu_seconds": round(cpu, 1), "peak_rss_mib": round(peak / MIB, 1)}
+            machine = self._machine[-1] - self._machine[first]
+        return {
+            "cpu_seconds": round(cpu, 1),
+            "peak_rss_mib": round(peak / MIB, 1),
+            "machine_cpu_seconds": round(machine, 1),
+        }
 
     def close(self) -> None:
         self._stop.set()

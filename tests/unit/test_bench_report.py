@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.bench import load_lines, load_vs_ceiling, to_markdown
+from pipeline.bench import cpu_budget, load_lines, load_vs_ceiling, to_markdown
 from pipeline.manifest import Stage
 
 pytestmark = pytest.mark.unit
@@ -33,7 +33,7 @@ def test_the_thrift_path_has_no_bulk_load_ceiling() -> None:
 
 def test_the_report_shows_each_stage_s_cpu_seconds_and_peak_memory() -> None:
     stage = {"name": "transform", "rows_in": 10, "rows_out": 9, "seconds": 2.0, "rows_per_s": 4,
-             "cpu_seconds": 3.5, "peak_rss_mib": 812.0}  # fmt: skip
+             "cpu_seconds": 3.5, "peak_rss_mib": 812.0, "machine_cpu_seconds": 3.8}  # fmt: skip
     results = {
         "command": "nox -s bench -- --rows 10",
         "machine": {"cores": 2},
@@ -47,11 +47,32 @@ def test_the_report_shows_each_stage_s_cpu_seconds_and_peak_memory() -> None:
             "producer": {"ours_per_s": 1, "kafka_perf_test_per_s": 2, "messages": 3,
                          "record_bytes": 4, "ratio": 0.5},
             "peak_rss_mib": {"python": 1.0, "children": 2.0}, "dashboard": {},
+            "cpu_budget": cpu_budget([stage], cores=2),
         },
     }  # fmt: skip
     report = to_markdown(results)
-    assert "| transform | 10 | 9 | 2.0 | 4 | 3.5 | 812.0 |" in report
-    assert "| stage | rows in | rows out | seconds | rows/s | CPU s | peak RSS MiB |" in report
+    assert "| transform | 10 | 9 | 2.0 | 4 | 3.5 | 812.0 | 3.8 | 1.90 |" in report
+    assert (
+        "| stage | rows in | rows out | seconds | rows/s | CPU s | peak RSS MiB | machine CPU s "
+        "| cores busy |"
+    ) in report
+    assert "busy 3.8 core-s over the stages' 2.0 s (1.9 of 2 cores on average" in report
+    assert "at this CPU the path takes at least 1.9 s on 2 cores" in report
+
+
+def test_the_cpu_budget_sets_the_least_wall_time_the_machine_s_cpu_allows() -> None:
+    stages = [
+        {"name": "a", "seconds": 10.0, "cpu_seconds": 12.0, "machine_cpu_seconds": 18.0},
+        {"name": "b", "seconds": 5.0, "cpu_seconds": 1.0, "machine_cpu_seconds": 6.0},
+        {"name": "older", "seconds": 7.0, "cpu_seconds": None},  # not measured: left out
+    ]
+    budget = cpu_budget(stages, cores=2)
+    assert budget["machine_cpu_seconds"] == 24.0
+    assert budget["our_cpu_seconds"] == 13.0
+    assert budget["services_and_other_cpu_seconds"] == 11.0
+    assert budget["seconds"] == 15.0
+    assert budget["busy_cores"] == 1.6
+    assert budget["least_seconds"] == 12.0
 
 
 def test_the_report_gives_the_segmentation_s_time_at_its_volume() -> None:

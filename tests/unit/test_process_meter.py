@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.process_meter import MIB, PAGE, TICKS, ProcessMeter, parse_stat, tree_usage
+from pipeline.process_meter import (
+    MIB,
+    PAGE,
+    TICKS,
+    ProcessMeter,
+    machine_busy_seconds,
+    parse_stat,
+    tree_usage,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -78,7 +86,23 @@ def test_the_meter_sees_a_child_process_burn_cpu_and_hold_memory() -> None:
         meter.close()
     assert usage["cpu_seconds"] >= 0.5  # the child's CPU, seen while it ran
     assert usage["peak_rss_mib"] >= 200  # sampled while the child held 200 MiB
-    assert set(usage) == {"cpu_seconds", "peak_rss_mib"}
+    # The machine was busy at least while the child burned; its CPU is inside the machine's.
+    assert usage["machine_cpu_seconds"] >= 0.5
+    assert set(usage) == {"cpu_seconds", "peak_rss_mib", "machine_cpu_seconds"}
+
+
+def test_the_machine_s_busy_time_leaves_idle_and_iowait_out(tmp_path: Path) -> None:
+    # cpu user nice system idle iowait irq softirq steal guest guest_nice
+    (tmp_path / "stat").write_text(
+        "cpu  1000 20 300 90000 500 4 6 70 800 0\ncpu0 500 10 150 45000 250 2 3 35 400 0\n"
+    )
+    assert machine_busy_seconds(tmp_path) == pytest.approx((1000 + 20 + 300 + 4 + 6 + 70) / TICKS)
+
+
+def test_the_machine_s_busy_time_grows_as_a_process_burns_cpu() -> None:
+    before = machine_busy_seconds()
+    burn(0.3)
+    assert machine_busy_seconds() - before >= 0.25
 
 
 def test_a_process_that_ends_keeps_the_cpu_it_was_seen_with() -> None:
