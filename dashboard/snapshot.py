@@ -8,8 +8,8 @@ made most of a request's ~20 ms at 6M orders (184k cube rows), whatever the row 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -176,30 +176,50 @@ class Table:
 @dataclass(frozen=True, eq=False)
 class Part:
     """The rows of a ``Table`` that one set of filters selects (a slice, or their positions),
-    and the same selection in its ``coarser`` table when that one applies every filter too."""
+    and the same selection in its ``coarser`` table when that one applies every filter too.
+
+    A page asks one selection for some twenty sums over a few columns: each column's selected
+    rows are gathered once, and each sum is made once (`_kept`)."""
 
     table: Table
     rows: slice | np.ndarray
     smaller: Part | None = None
+    _kept: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.table.columns
 
+    def _once(self, key: tuple[Any, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+        if key not in self._kept:
+            self._kept[key] = make()
+        return self._kept[key]
+
+    def _values(self, measure: str) -> np.ndarray:
+        return self._once(("values", measure), lambda: self.table.values[measure][self.rows])
+
+    def _codes(self, axis: str) -> np.ndarray:
+        return self._once(("codes", axis), lambda: self.table.codes[axis][self.rows])
+
     def total(self, measure: str) -> int:
         if self.smaller is not None:
             return self.smaller.total(measure)
-        return int(np.rint(self.table.values[measure][self.rows].sum()))
+        return int(np.rint(self._values(measure).sum()))
 
     def sums(self, axes: Sequence[str], measure: str) -> np.ndarray:
         """``measure`` summed per combination of the axes' labels: an int64 array with one
-        dimension per axis, 0 where no row is; rows missing a key are left out."""
+        dimension per axis, 0 where no row is; rows missing a key are left out. The caller
+        must not change the array (a second call returns the same one)."""
         if self.smaller is not None and all(a in self.smaller.table.codes for a in axes):
             return self.smaller.sums(axes, measure)
+        return self._once(("sums", tuple(axes), measure), lambda: self._summed(axes, measure))
+
+    def _summed(self, axes: Sequence[str], measure: str) -> np.ndarray:
         shape = tuple(len(self.table.labels[a]) + 1 for a in axes)
-        flat = _flat([self.table.codes[a][self.rows] for a in axes], shape)
-        weights = self.table.values[measure][self.rows]
-        sums = np.bincount(flat, weights=weights, minlength=int(np.prod(shape)))
+        flat = self._once(
+            ("flat", tuple(axes)), lambda: _flat([self._codes(a) for a in axes], shape)
+        )
+        sums = np.bincount(flat, weights=self._values(measure), minlength=int(np.prod(shape)))
         known = tuple(slice(0, size - 1) for size in shape)
         return np.rint(sums).astype(np.int64).reshape(shape)[known]
 

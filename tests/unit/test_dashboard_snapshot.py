@@ -102,6 +102,20 @@ def test_array_selection_sums_equal_the_mask_path(frames, snapshot, filters: Fil
     assert picked <= set(expected_customers), "customers pass Country/AgeGroup/Segment too"
 
 
+@settings(deadline=None)
+@given(filters=FILTERS)
+def test_a_selection_makes_each_sum_once_whatever_the_order_asked(snapshot, filters) -> None:
+    """A page asks one selection for many sums: each is made once and kept, and a kept one is
+    the sum of its own axes and measure, not of another asked before it."""
+    asked = [(name, axes, measure) for name, cases in CASES.items() for axes, measure in cases]
+    forward, backward = snapshot.select(filters), snapshot.select(filters)
+    first = {(n, a, m): getattr(forward, n).sums(a, m) for n, a, m in asked}
+    reverse = {(n, a, m): getattr(backward, n).sums(a, m) for n, a, m in reversed(asked)}
+    for name, axes, measure in asked:
+        assert np.array_equal(first[name, axes, measure], reverse[name, axes, measure])
+        assert getattr(forward, name).sums(axes, measure) is first[name, axes, measure]
+
+
 def test_the_cube_uses_its_copy_without_segment_unless_segments_are_filtered(snapshot) -> None:
     assert snapshot.cube.coarser is not None
     assert len(snapshot.cube.coarser) < len(snapshot.cube)
