@@ -18,6 +18,7 @@ STALE = re.compile(r"stale=(\d+)")
 
 
 COUNTED = re.compile(r"rowcount rows=(\d+)")
+COUNT_MS = re.compile(r"rowcount rows=\d+ count_ms=(\d+)")
 RETIRED = re.compile(r"retire kept=(\d+) deleted=(\d+)")
 
 
@@ -37,6 +38,8 @@ class BulkLoaded:
     hfile_seconds: float  # writing the HFiles
     handoff_seconds: float  # HBase's own BulkLoadHFiles moving them into the regions
     stale: int = 0  # rows deleted after a replacing load (`replace_by`)
+    counted: int | None = None  # rows of the run counted in the table after the load (`count_run`)
+    count_seconds: float = 0.0  # that count's
 
 
 def parse_result(output: str, log: Path) -> BulkLoaded:
@@ -45,7 +48,11 @@ def parse_result(output: str, log: Path) -> BulkLoaded:
         raise BulkLoadFailed(f"the bulk load printed no result; its output is in {log}")
     rows, duplicates, hfiles, write_ms, load_ms = (int(n) for n in found[-1])
     stale = int(next(iter(STALE.findall(output)[-1:]), 0))
-    return BulkLoaded(rows, duplicates, hfiles, write_ms / 1000, load_ms / 1000, stale)
+    counted = next((int(n) for n in COUNTED.findall(output)[-1:]), None)
+    count_ms = int(next(iter(COUNT_MS.findall(output)[-1:]), 0))
+    return BulkLoaded(
+        rows, duplicates, hfiles, write_ms / 1000, load_ms / 1000, stale, counted, count_ms / 1000
+    )
 
 
 def bulk_load(
@@ -57,17 +64,21 @@ def bulk_load(
     columns: list[bytes],
     log: Path,
     replace_by: bytes | None = None,
+    count_run: str | None = None,
 ) -> BulkLoaded:
     """Every line of `lines` (files sorted by row key) into `table`, each cell at `timestamp`;
     `hfiles` is the tool's scratch folder on the same file system (emptied first). With
     `replace_by` (a column every row has), the rows the load did not write are deleted after it:
-    those whose newest cell of that column is older than `timestamp`."""
+    those whose newest cell of that column is older than `timestamp`. With `count_run`, the
+    table's rows of that run are counted after the load (`count_rows`), by the same tool."""
     command = [
         "/opt/service/start.sh", "bulkload", table, lines, hfiles, str(timestamp),
         ",".join(column.decode() for column in columns),
     ]  # fmt: skip
     if replace_by is not None:
-        command.append(replace_by.decode())
+        command += ["--replace-by", replace_by.decode()]
+    if count_run is not None:
+        command += ["--count", RUN_COLUMN.decode(), count_run]
     code, output = run_in(container, command)
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(output)

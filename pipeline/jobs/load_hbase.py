@@ -110,7 +110,8 @@ def run_bulk_load(
     run_id: str | None = None,
 ) -> hbase_bulk.BulkLoaded:
     """Clean rows -> cell lines, one sorted file per salt region -> HBase's bulk load. Loading
-    twice with the run's timestamp leaves the same cells."""
+    twice with the run's timestamp leaves the same cells. With a run id, the tool then counts
+    the table's rows of that run (`BulkLoaded.counted`)."""
     hbase_table.ensure_table(settings.thrift_host, settings.thrift_port, settings.hbase_table)
     clean = spark.read.parquet(settings.clean).drop("order_month")
     lines = clean.mapInArrow(_cell_lines(run_id), hbase_lines.LINE_SCHEMA)
@@ -131,6 +132,7 @@ def run_bulk_load(
             timestamp if timestamp is not None else int(time.time() * 1000),
             hbase_lines.line_columns(run_id is not None),
             settings.log_dir / "hbase-bulk-load.log",
+            count_run=run_id,
         )
     finally:
         hadoop_fs.delete(spark, settings.bulk_staging)

@@ -42,18 +42,35 @@ import org.apache.hadoop.util.LineReader;
  * region starts), all at one timestamp, so a re-load writes the same cells; then BulkLoadHFiles
  * hands the files to the region servers, past the write path.
  *
- * <p>With a sixth argument FAMILY:QUALIFIER the load replaces the table's rows: afterwards every
+ * <p>With --replace-by FAMILY:QUALIFIER the load replaces the table's rows: afterwards every
  * row whose newest cell of that column is older than TIMESTAMP (one the load did not write) is
  * deleted, in one scan of that column here, beside the region server.
+ *
+ * <p>With --count FAMILY:QUALIFIER VALUE the rows whose newest cell of that column is VALUE are
+ * counted afterwards, as RowCount does, in this JVM and on its connection rather than in another
+ * (that one's start and connection: some 2.5 s).
  */
 public class BulkLoad {
   private static final int THREADS = 2;
   private static final byte[] NEWLINE = {'\n'};
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 5 && args.length != 6) {
-      System.err.println("usage: BulkLoad TABLE LINES_DIR HFILES_DIR TIMESTAMP FAMILY:QUALIFIER,..."
-          + " [REPLACE_BY_FAMILY:QUALIFIER]");
+    String usage = "usage: BulkLoad TABLE LINES_DIR HFILES_DIR TIMESTAMP FAMILY:QUALIFIER,..."
+        + " [--replace-by FAMILY:QUALIFIER] [--count FAMILY:QUALIFIER VALUE]";
+    String replaceBy = null;
+    String[] countWhere = null;
+    boolean understood = args.length >= 5;
+    for (int i = 5; understood && i < args.length; i++) {
+      if (args[i].equals("--replace-by") && i + 1 < args.length) {
+        replaceBy = args[++i];
+      } else if (args[i].equals("--count") && i + 2 < args.length) {
+        countWhere = new String[] {args[++i], args[++i]};
+      } else {
+        understood = false;
+      }
+    }
+    if (!understood) {
+      System.err.println(usage);
       System.exit(2);
     }
     TableName table = TableName.valueOf(args[0]);
@@ -64,52 +81,58 @@ public class BulkLoad {
     Configuration conf = HBaseConfiguration.create();
     FileSystem fs = hfiles.getFileSystem(conf);
     fs.delete(hfiles, true);
-    byte[][] starts;
-    try (Connection connection = ConnectionFactory.createConnection(conf);
-        RegionLocator locator = connection.getRegionLocator(table)) {
-      starts = locator.getStartKeys();
-    }
-    Arrays.sort(starts, Bytes.BYTES_COMPARATOR);
-    FileStatus[] parts = lines.getFileSystem(conf).globStatus(new Path(lines, "part-*"));
-    long started = System.nanoTime();
-    ExecutorService pool = Executors.newFixedThreadPool(THREADS);
-    long[] totals = new long[3];
-    try {
-      List<Future<long[]>> done = new ArrayList<>();
-      for (FileStatus part : parts) {
-        Part writer = new Part(conf, fs, table, hfiles, columns, timestamp, starts);
-        done.add(pool.submit(() -> writer.write(part.getPath())));
+    try (Connection connection = ConnectionFactory.createConnection(conf)) {
+      byte[][] starts;
+      try (RegionLocator locator = connection.getRegionLocator(table)) {
+        starts = locator.getStartKeys();
       }
-      for (Future<long[]> counts : done) {
-        long[] part = counts.get();
-        for (int i = 0; i < totals.length; i++) {
-          totals[i] += part[i];
+      Arrays.sort(starts, Bytes.BYTES_COMPARATOR);
+      FileStatus[] parts = lines.getFileSystem(conf).globStatus(new Path(lines, "part-*"));
+      long started = System.nanoTime();
+      ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+      long[] totals = new long[3];
+      try {
+        List<Future<long[]>> done = new ArrayList<>();
+        for (FileStatus part : parts) {
+          Part writer = new Part(conf, fs, table, hfiles, columns, timestamp, starts);
+          done.add(pool.submit(() -> writer.write(part.getPath())));
         }
+        for (Future<long[]> counts : done) {
+          long[] part = counts.get();
+          for (int i = 0; i < totals.length; i++) {
+            totals[i] += part[i];
+          }
+        }
+      } finally {
+        pool.shutdown();
       }
-    } finally {
-      pool.shutdown();
+      long written = System.nanoTime();
+      if (totals[0] > 0) {
+        BulkLoadHFiles.create(conf).bulkLoad(table, hfiles);
+      }
+      long loaded = System.nanoTime();
+      long stale = replaceBy != null ? deleteOlder(connection, table,
+          new Columns(new String[] {replaceBy}), timestamp) : 0;
+      System.out.printf("bulkload rows=%d duplicates=%d hfiles=%d write_ms=%d load_ms=%d"
+          + " stale=%d stale_ms=%d%n", totals[0], totals[1], totals[2],
+          (written - started) / 1_000_000, (loaded - written) / 1_000_000, stale,
+          (System.nanoTime() - loaded) / 1_000_000);
+      if (countWhere != null) {
+        long counting = System.nanoTime();
+        long rows = RowCount.count(connection, table, countWhere[0], countWhere[1]);
+        System.out.printf("rowcount rows=%d count_ms=%d%n", rows,
+            (System.nanoTime() - counting) / 1_000_000);
+      }
     }
-    long written = System.nanoTime();
-    if (totals[0] > 0) {
-      BulkLoadHFiles.create(conf).bulkLoad(table, hfiles);
-    }
-    long loaded = System.nanoTime();
-    long stale = args.length == 6 ? deleteOlder(conf, table, new Columns(new String[] {args[5]}),
-        timestamp) : 0;
-    System.out.printf("bulkload rows=%d duplicates=%d hfiles=%d write_ms=%d load_ms=%d"
-        + " stale=%d stale_ms=%d%n", totals[0], totals[1], totals[2],
-        (written - started) / 1_000_000, (loaded - written) / 1_000_000, stale,
-        (System.nanoTime() - loaded) / 1_000_000);
   }
 
   /** Deletes the rows whose newest cell of `column` is older than `timestamp`; returns how many. */
-  static long deleteOlder(Configuration conf, TableName table, Columns column, long timestamp)
-      throws Exception {
+  static long deleteOlder(Connection connection, TableName table, Columns column,
+      long timestamp) throws Exception {
     byte[] family = column.families[0];
     byte[] qualifier = column.qualifiers[0];
     Scan scan = new Scan().addColumn(family, qualifier).setCaching(10_000).setCacheBlocks(false);
-    try (Connection connection = ConnectionFactory.createConnection(conf);
-        BufferedMutator deletes = connection.getBufferedMutator(table)) {
+    try (BufferedMutator deletes = connection.getBufferedMutator(table)) {
       long[] counts = RegionScans.scan(connection, table, scan, 2, row -> {
         Cell newest = row.getColumnLatestCell(family, qualifier);
         if (newest == null || newest.getTimestamp() >= timestamp) {

@@ -21,21 +21,29 @@ public class RowCount {
       System.err.println("usage: RowCount TABLE [FAMILY:QUALIFIER VALUE]");
       System.exit(2);
     }
+    try (Connection connection = ConnectionFactory.createConnection(HBaseConfiguration.create())) {
+      long rows = args.length == 3 ? count(connection, TableName.valueOf(args[0]), args[1], args[2])
+          : count(connection, TableName.valueOf(args[0]), null, null);
+      System.out.printf("rowcount rows=%d%n", rows);
+    }
+  }
+
+  /** Rows of `table`; with a `column` ("family:qualifier"), those whose newest cell of it is
+   * `value`. */
+  static long count(Connection connection, TableName table, String column, String value)
+      throws Exception {
     Scan scan = new Scan().setCaching(10_000).setCacheBlocks(false);
-    if (args.length == 3) {
-      String[] column = args[1].split(":", 2);
-      byte[] family = Bytes.toBytes(column[0]);
-      byte[] qualifier = Bytes.toBytes(column[1]);
+    if (column != null) {
+      String[] parts = column.split(":", 2);
+      byte[] family = Bytes.toBytes(parts[0]);
+      byte[] qualifier = Bytes.toBytes(parts[1]);
       SingleColumnValueFilter equal = new SingleColumnValueFilter(
-          family, qualifier, CompareOperator.EQUAL, Bytes.toBytes(args[2]));
+          family, qualifier, CompareOperator.EQUAL, Bytes.toBytes(value));
       equal.setFilterIfMissing(true);
       scan.addColumn(family, qualifier).setFilter(equal);
     } else {
       scan.setFilter(new FilterList(new FirstKeyOnlyFilter(), new KeyOnlyFilter()));
     }
-    try (Connection connection = ConnectionFactory.createConnection(HBaseConfiguration.create())) {
-      long[] rows = RegionScans.scan(connection, TableName.valueOf(args[0]), scan, 1, row -> 0);
-      System.out.printf("rowcount rows=%d%n", rows[0]);
-    }
+    return RegionScans.scan(connection, table, scan, 1, row -> 0)[0];
   }
 }

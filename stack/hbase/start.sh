@@ -40,7 +40,8 @@ case "${1:-master}" in
     # Delete the rows of every run but one, counting that run's, in one scan (see Retire.java).
     exec java -Xmx256m "${J17[@]}" -cp "$TOOLS" Retire "${@:2}" ;;
   *) echo "usage: start.sh master | thrift PORT | presplit TABLE REGIONS FAMILY:FAMILY" \
-       "| bulkload TABLE LINES HFILES TIMESTAMP COLUMNS | rowcount TABLE [COLUMN VALUE]" \
+       "| bulkload TABLE LINES HFILES TIMESTAMP COLUMNS [--replace-by COLUMN]" \
+       "[--count COLUMN VALUE] | rowcount TABLE [COLUMN VALUE]" \
        "| retire TABLE COLUMN VALUE" >&2
      exit 2 ;;
 esac

@@ -73,6 +73,7 @@ def test_bulk_and_thrift_loads_leave_the_same_cells_and_a_reload_changes_nothing
 
     loaded = run_bulk_load(spark, settings, timestamp=STAMP, run_id=RUN)
     assert (loaded.rows, loaded.duplicates) == (len(data), 0)
+    assert loaded.counted == len(data), "the tool counts the run's rows after its handoff"
     assert loaded.hfiles >= 16 * len(FAMILIES) - len(FAMILIES)  # every region but, say, one
     bulk = scan_all(settings)
 
@@ -103,7 +104,8 @@ def test_a_bulk_load_into_a_table_it_creates_and_without_a_run(
     frame = spark.createDataFrame([tuple(r[c] for c in CLEAN_COLUMNS) for r in data], CLEAN_DDL)
     frame.write.mode("overwrite").parquet(settings.clean)
 
-    assert run_bulk_load(spark, settings).rows == len(data)
+    loaded = run_bulk_load(spark, settings)
+    assert (loaded.rows, loaded.counted) == (len(data), None)  # no run: nothing to count
     stored = scan_all(settings)
     assert len(stored) == len(data)
     assert all(len(cells) == len(CLEAN_COLUMNS) for cells in stored.values())

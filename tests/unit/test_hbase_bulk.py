@@ -31,3 +31,14 @@ def test_a_replacing_load_reports_the_rows_it_deleted() -> None:
     )
     loaded = parse_result(output, Path("x.log"))
     assert (loaded.rows, loaded.stale) == (292_614, 1_203)
+
+
+def test_a_counting_load_reports_the_run_s_rows_and_the_count_s_time() -> None:
+    output = (
+        "bulkload rows=4000 duplicates=0 hfiles=64 write_ms=900 load_ms=300 stale=0 stale_ms=0\n"
+        "rowcount rows=3999 count_ms=1250\n"
+    )
+    loaded = parse_result(output, Path("x.log"))
+    assert (loaded.rows, loaded.counted, loaded.count_seconds) == (4_000, 3_999, 1.25)
+    without = parse_result(output.splitlines()[0], Path("x.log"))
+    assert (without.counted, without.count_seconds) == (None, 0.0)
