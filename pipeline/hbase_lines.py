@@ -94,6 +94,12 @@ def row_keys(batch: pa.RecordBatch) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "|")
 
 
+def _plain(kind: pa.DataType) -> bool:
+    """A type whose cell texts (digits, signs, '.', 'e', "inf", "nan", ISO dates) never hold a
+    character the line format escapes."""
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_date(kind)
+
+
 def cell_lines(batch: pa.RecordBatch, run_id: str | None) -> pa.RecordBatch:
     """One line per row, with the row's region (the key's salt digit) and its key, by which the
     job partitions and sorts."""
@@ -101,9 +107,12 @@ def cell_lines(batch: pa.RecordBatch, run_id: str | None) -> pa.RecordBatch:
     fields = [escape(keys)]
     for column in line_columns(run_id is not None):
         if column == hbase_codec.RUN_COLUMN:
-            fields.append(escape(pa.array([run_id] * len(keys), type=pa.string())))
-        else:
-            fields.append(escape(_cell_texts(batch.column(_CELL_OF[column]))))
+            fields.append(pa.array([escape_text(str(run_id))] * len(keys), type=pa.string()))
+            continue
+        values = batch.column(_CELL_OF[column])
+        texts = _cell_texts(values)
+        # Numbers' and dates' texts hold no character to escape: only the others are scanned.
+        fields.append(texts if _plain(values.type) else escape(texts))
     lines = pc.binary_join_element_wise(*fields, "\t")
     return pa.RecordBatch.from_arrays(
         [pc.utf8_slice_codeunits(keys, 0, 1), keys, lines], names=["region", "key", "line"]
