@@ -97,7 +97,7 @@ def row_keys(batch: pa.RecordBatch) -> pa.Array:
 def _plain(kind: pa.DataType) -> bool:
     """A type whose cell texts (digits, signs, '.', 'e', "inf", "nan", ISO dates) never hold a
     character the line format escapes."""
-    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_date(kind)
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_date(kind))
 
 
 def cell_lines(batch: pa.RecordBatch, run_id: str | None) -> pa.RecordBatch:
