@@ -5,7 +5,8 @@ The files are GE's own suite format (`name`, `expectations` of `{"type", "kwargs
 `notes`). Vocabularies, bounds and column types are `{"$PARAMETER": NAME}` references filled from
 pipeline.schema when a gate runs (pipeline.gates), so schema.py stays the one source of them.
 `meta.derived_columns` names columns the gate adds before validating (Spark SQL / pandas.eval
-expressions). Reading a suite needs no Great Expectations import.
+expressions), `meta.computed_columns` those it adds in code (pipeline.gates.COMPUTED). Reading a
+suite needs no Great Expectations import.
 """
 
 from __future__ import annotations

@@ -294,10 +294,8 @@ def gate_raw(spark: SparkSession, run: Run) -> None:
         + manifest.stage("produce").detail["rejected"]
     )
     sample = min(1.0, RAW_GATE_SAMPLE_ROWS / max(lines, 1))
-    raw = read_raw(spark, run.settings).filter("poison IS NULL")
-    run.gate(
-        "raw", gates.local_if_small(gates.parse_raw(raw, fraction=sample), round(lines * sample))
-    )
+    raw = read_raw(spark, run.settings, fraction=sample).filter("poison IS NULL")
+    run.gate("raw", gates.local_if_small(gates.parse_raw(raw), round(lines * sample)))
     run.stage("gate_raw", lines, lines, started)
 
 

@@ -39,14 +39,24 @@ def read_stream_part(spark: SparkSession, settings: Settings) -> DataFrame:
     return spark.read.parquet(settings.raw_stream).select("value", "poison", "raw_base64")
 
 
-def read_raw(spark: SparkSession, settings: Settings) -> DataFrame:
-    """Every raw row of the run, bulk, streamed and rejected at produce, as RAW_DDL."""
-    frame = read_stream_part(spark, settings)
+def read_raw(spark: SparkSession, settings: Settings, fraction: float = 1.0) -> DataFrame:
+    """Every raw row of the run, bulk, streamed and rejected at produce, as RAW_DDL; with
+    `fraction` < 1, a random sample of them (seeded).
+
+    A sample is drawn from each part as it is read, before a bulk line's UTF-8 check: the rows
+    left out cost only their read (1M lines, a fifth of them: 1.0 -> 0.5 s).
+    """
+
+    def sampled(part: DataFrame) -> DataFrame:
+        return part.sample(fraction=fraction, seed=0) if fraction < 1.0 else part
+
+    frame = sampled(read_stream_part(spark, settings))
     if exists(spark, settings.raw_bulk):
         bulk = spark.read.option("lineSep", "\n").text(settings.raw_bulk)
-        frame = frame.unionByName(_text_lines(bulk))
+        frame = frame.unionByName(_text_lines(sampled(bulk)))
     if exists(spark, settings.raw_rejected):
-        frame = frame.unionByName(spark.read.parquet(settings.raw_rejected).select(*_names()))
+        rejected = spark.read.parquet(settings.raw_rejected).select(*_names())
+        frame = frame.unionByName(sampled(rejected))
     return frame
 
 

@@ -68,8 +68,8 @@ DAMAGE = [
     pytest.param(
         "ShippingDate",
         lambda f, i: f.at[i, "OrderDate"] - dt.timedelta(days=1),
-        "expect_column_pair_values_a_to_be_greater_than_b",
-        "ShippingDate, OrderDate",
+        "expect_column_values_to_be_between",
+        "shipping_days",
         id="shipped-before-order",
     ),
     pytest.param(

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.adapters.raw_store import upload_bulk, write_rejected
+from pipeline.adapters.raw_store import RAW_DDL, read_raw, upload_bulk, write_rejected
 from pipeline.catalogue import Catalogue
 from pipeline.clean import (
     CleanStats,
@@ -269,3 +269,34 @@ def test_poison_rows_are_quarantined_with_their_bytes_in_the_one_pass(
     assert quarantine.loc["too_large", "raw"] == '{"row_key": "huge"}'
     fields = [c for c in QUARANTINE_COLUMNS if c not in ("raw", "reason")]
     assert quarantine[fields].isna().all().all()
+
+
+def test_a_raw_sample_draws_from_every_part_alike_and_still_names_poison(
+    spark, tmp_path: Path
+) -> None:
+    settings = local_settings(tmp_path)
+    raw = tmp_path / "raw.jsonl"
+    bulk = [f'{{"row_key": "b{i}"}}\n'.encode() for i in range(4000)]
+    raw.write_bytes(b"".join([*bulk, *(b"\xff bad %d\n" % i for i in range(1000))]))
+    upload_bulk(spark, raw, settings)
+    streamed = [(f'{{"row_key": "s{i}"}}', None, None) for i in range(4000)]
+    spark.createDataFrame(streamed, RAW_DDL).write.parquet(settings.raw_stream)
+    write_rejected(spark, settings, [(f'{{"row_key": "r{i}"}}', "too_large") for i in range(1000)])
+
+    every = read_raw(spark, settings).toPandas()
+    sample = read_raw(spark, settings, fraction=0.25).toPandas()
+
+    assert len(every) == 10_000
+    assert sample.equals(read_raw(spark, settings, fraction=0.25).toPandas()), "seeded"
+    rows = set(every.itertuples(index=False))
+    assert set(sample.itertuples(index=False)) <= rows
+    parts = {
+        "bulk": sample["value"].str.contains('"b', na=False),
+        "stream": sample["value"].str.contains('"s', na=False),
+        "invalid_utf8": sample["poison"].eq("invalid_utf8"),
+        "too_large": sample["poison"].eq("too_large"),
+    }
+    shares = {part: int(found.sum()) / (4000 if part in ("bulk", "stream") else 1000)
+              for part, found in parts.items()}  # fmt: skip
+    assert all(0.2 < share < 0.3 for share in shares.values()), shares
+    assert sample.loc[parts["invalid_utf8"], "raw_base64"].notna().all()

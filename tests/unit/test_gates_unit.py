@@ -126,7 +126,7 @@ DAMAGE = [
     pytest.param(
         "ShippingDate",
         lambda f: f.at[0, "OrderDate"] - dt.timedelta(days=1),
-        ("expect_column_pair_values_a_to_be_greater_than_b", "ShippingDate, OrderDate"),
+        ("expect_column_values_to_be_between", "shipping_days"),
         id="shipped-before-order",
     ),
     pytest.param(
@@ -147,6 +147,16 @@ def test_one_damaged_value_fails_exactly_its_expectation(
     assert kinds(result) == [expected]
     assert result.failed[0].observed.startswith("1 of 500 rows unexpected")
     assert f"row_key {good_clean.at[0, 'row_key']}" in result.failed[0].observed
+
+
+def test_shipping_on_the_order_day_or_set_aside_passes(good_clean: pd.DataFrame) -> None:
+    same_day = good_clean.assign(ShippingDate=good_clean["OrderDate"])
+    set_aside = good_clean.copy()
+    set_aside.at[0, "ShippingDate"] = None
+    set_aside.at[0, "quality_flags"] = "invalid_shipping_date"
+
+    assert validate("clean", same_day).success
+    assert validate("clean", set_aside).success
 
 
 def test_a_total_within_a_cent_passes(good_clean: pd.DataFrame) -> None:
