@@ -16,6 +16,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from command_process import cleaned_up, stack_containers, wait_while_running
 
 from stack.services import free_port
 
@@ -27,10 +28,6 @@ ENGINE_LINE = re.compile(
     r"\b(WARN|WARNING|INFO|DEBUG|ERROR)\b|log4j|SLF4J|NativeCodeLoader|setLogLevel|py4j|"
     r"great_expectations|kafka\.|Traceback"
 )
-
-
-def stack_containers(client: docker.DockerClient) -> set[str]:
-    return {c.name for c in client.containers.list() if c.name.startswith("ecommerce-")}
 
 
 def health_of(port: int) -> dict[str, object]:
@@ -58,21 +55,15 @@ def test_the_demo_console_holds_only_our_lines(tmp_path: Path) -> None:
     with console.open("wb") as out:  # stdout and stderr together, as a terminal shows them
         process = subprocess.Popen(command, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True, env=env)  # fmt: skip
-        try:
-            deadline = time.monotonic() + 600
-            while "dashboard on http" not in console.read_text(errors="replace"):
-                assert process.poll() is None, console.read_text(errors="replace")[-3000:]
-                assert time.monotonic() < deadline, "no dashboard after 600 s"
-                time.sleep(1)
+        with cleaned_up(process, client, before):
+
+            def listening() -> bool:
+                return "dashboard on http" in console.read_text(errors="replace")
+
+            wait_while_running(process, listening, console, 600, "dashboard")
             health = health_of(port)
             process.send_signal(signal.SIGINT)
             assert process.wait(120) == 0
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(30)
-            for name in stack_containers(client) - before:
-                client.containers.get(name).remove(force=True)
     client.close()
     assert health["status"] == "ok" and health["rows"] > 0
 

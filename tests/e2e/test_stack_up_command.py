@@ -9,12 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import docker
 import pytest
+from command_process import cleaned_up, stack_containers, wait_while_running
 from kafka import KafkaAdminClient
 
 from pipeline.adapters import hbase_table
@@ -41,10 +41,6 @@ def exports(text: str) -> dict[str, str]:
     return out
 
 
-def stack_containers(client: docker.DockerClient) -> set[str]:
-    return {c.name for c in client.containers.list() if c.name.startswith("ecommerce-")}
-
-
 def test_stack_up_prints_exports_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     client = docker.from_env()
     before = stack_containers(client)
@@ -56,12 +52,8 @@ def test_stack_up_prints_exports_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             command, cwd=tmp_path, stdout=out, stderr=err, start_new_session=True,
             env={**os.environ},
         )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 420
-            while not env_file.exists():
-                assert process.poll() is None, (tmp_path / "stderr").read_text()[-3000:]
-                assert time.monotonic() < deadline, "no env file after 420 s"
-                time.sleep(1)
+        with cleaned_up(process, client, before):
+            wait_while_running(process, env_file.exists, tmp_path / "stderr", 420, "env file")
             env = exports(env_file.read_text())
             assert set(env) == VARIABLES
             admin = KafkaAdminClient(bootstrap_servers=env["PIPELINE_KAFKA_BOOTSTRAP"])
@@ -78,12 +70,6 @@ def test_stack_up_prints_exports_and_stops_on_ctrl_c(tmp_path: Path) -> None:
 
             process.send_signal(signal.SIGINT)
             assert process.wait(120) == 0
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(30)
-            for name in stack_containers(client) - before:
-                client.containers.get(name).remove(force=True)
     assert exports((tmp_path / "stdout").read_text()) == env
     assert not stack_containers(client) - before, "the stack's containers are gone"
     assert not env_file.exists(), "the env file goes with the stack"
