@@ -7,6 +7,7 @@ A layer validates, then publishes: `require(validate("clean", frame))` before an
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -282,23 +283,34 @@ def _with_set_aside_check(frame: Any, column: str) -> Any:
 
 
 def _with_shipping_days(frame: Any, column: str) -> Any:
-    """`column`: days from OrderDate to ShippingDate, null where either is missing (as a float on
-    both engines, so both report an unexpected value alike).
+    """`column`: days from OrderDate to ShippingDate, null where either is missing, -inf where
+    either is a value that is no date (as floats on both engines, so both report alike).
 
     The date order as one more column of the suite's one aggregate pass: on Spark, GE's column
     pair expectation takes two scans of its own (the rows it does not ignore, counted, then the
-    unexpected ones).
+    unexpected ones). A value that is no date fails here whatever its type check says (pandas
+    holds dates as plain objects), and gives no error that would fail the whole pass.
     """
-    if not {"OrderDate", "ShippingDate"} <= set(frame.columns):
+    dates = ("ShippingDate", "OrderDate")
+    if not set(dates) <= set(frame.columns):
         return frame  # the column check fails, naming what is absent
     if isinstance(frame, pd.DataFrame):
-        order, shipping = (
-            pd.to_datetime(frame[c], errors="coerce") for c in ("OrderDate", "ShippingDate")
+        shipping, order = (
+            pd.to_datetime(frame[c], errors="coerce", format="ISO8601") for c in dates
         )
-        return frame.assign(**{column: (shipping - order).dt.days.astype("float64")})
+        days = (shipping - order).dt.days.astype("float64")
+        undated = (frame[dates[0]].notna() & shipping.isna()) | (
+            frame[dates[1]].notna() & order.isna()
+        )
+        return frame.assign(**{column: days.mask(undated, -math.inf)})
     from pyspark.sql import functions as F
 
-    return frame.withColumn(column, F.datediff("ShippingDate", "OrderDate").cast("double"))
+    shipping, order = (F.col(c).try_cast("date") for c in dates)
+    undated = (F.col(dates[0]).isNotNull() & shipping.isNull()) | (
+        F.col(dates[1]).isNotNull() & order.isNull()
+    )
+    days = F.datediff(shipping, order).cast("double")
+    return frame.withColumn(column, F.when(undated, F.lit(-math.inf)).otherwise(days))
 
 
 # The columns a suite's meta.computed_columns may name: each says what neither Spark SQL nor

@@ -116,6 +116,29 @@ def test_a_damaged_clean_batch_fails_naming_the_expectation_and_column(
     assert f"{expectation} on {failed_column}:" in message
 
 
+def test_a_date_that_is_no_date_fails_the_date_order_not_the_whole_pass(
+    spark, good_clean: pd.DataFrame
+) -> None:
+    """Text where a date belongs: its row fails shipping_days (and on Spark the column's type
+    check), with no error failing every other expectation of the one aggregate pass."""
+    texts = good_clean.assign(
+        ShippingDate=["soon", *good_clean["ShippingDate"].iloc[1:].map(str)]
+    )  # fmt: skip
+    ddl = CLEAN_DDL.replace("`ShippingDate` DATE", "`ShippingDate` STRING")
+    date_order = ("expect_column_values_to_be_between", "shipping_days")
+    row = f"row_key {good_clean.at[0, 'row_key']}: -inf"
+
+    on_spark = validate("clean", spark.createDataFrame(texts, schema=ddl))
+    on_pandas = validate("clean", texts)  # pandas holds dates as objects: no type to check
+
+    assert [(f.expectation, f.column) for f in on_spark.failed] == [
+        ("expect_column_values_to_be_of_type", "ShippingDate"),
+        date_order,
+    ]
+    assert [(f.expectation, f.column) for f in on_pandas.failed] == [date_order]
+    assert row in on_spark.failed[1].observed and row in on_pandas.failed[0].observed
+
+
 def test_the_gate_says_the_same_on_spark_and_on_pandas(spark, good_clean: pd.DataFrame) -> None:
     broken = good_clean
     for k, param in enumerate(DAMAGE):
