@@ -30,6 +30,13 @@ def wait_while_running(
         time.sleep(1)
 
 
+def kill_group(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGKILL the process and everything it started (the Spark driver JVM)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout)
+
+
 @contextlib.contextmanager
 def cleaned_up(
     process: subprocess.Popen, client: docker.DockerClient, before: set[str]
@@ -39,8 +46,6 @@ def cleaned_up(
     try:
         yield
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(30)
+        kill_group(process)
         for name in stack_containers(client) - before:
             client.containers.get(name).remove(force=True)

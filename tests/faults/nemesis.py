@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -97,10 +96,3 @@ def pipeline_process(args: list[str], env: Mapping[str, str], log: Path) -> subp
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-
-
-def kill_group(process: subprocess.Popen, timeout: float = 30) -> None:
-    """SIGKILL the process and everything it started (the Spark driver JVM)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout)

@@ -13,6 +13,7 @@ from pathlib import Path
 import checker
 import nemesis
 import pytest
+from command_process import kill_group
 from kafka import KafkaAdminClient
 
 from dashboard.app import create_app
@@ -105,9 +106,9 @@ def test_stream_killed_mid_stream_then_resumed(full_stack, test_output: Path, sp
         nemesis.wait_for(
             lambda: hadoop_fs.exists(spark, f"{commits}/2"), 300, "three committed micro-batches"
         )
-        nemesis.kill_group(process)
+        kill_group(process)
     finally:
-        nemesis.kill_group(process)
+        kill_group(process)
     assert not nemesis.has_stage(settings.output_dir, "stream_ingest"), "killed too late"
 
     manifest = finish(
@@ -238,9 +239,9 @@ def test_transform_killed_mid_write_keeps_the_last_output(
             300,
             "the transform writing its staging output",
         )
-        nemesis.kill_group(process)
+        kill_group(process)
     finally:
-        nemesis.kill_group(process)
+        kill_group(process)
 
     assert spark.read.parquet(scoped.clean).count() == clean_before
     manifest = finish(
