@@ -29,6 +29,7 @@ lone ``T``, 9 digits, an unknown month or weekday name, a wrong day suffix) is I
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -123,10 +124,17 @@ def parse_date(value: Any, day_first: bool | None = None) -> tuple[int, int]:
     """Date text in one of the forms above -> (proleptic ordinal of its UTC date, status).
 
     `day_first`: how the source writes slash dates, when its other values decided it."""
+    if type(value) is str:
+        return _parse_text(value, day_first)
     if value is None or (type(value) is float and value != value):
         return -1, MISSING
-    if type(value) is not str:
-        return -1, WRONG_TYPE
+    return -1, WRONG_TYPE
+
+
+# Texts recalled across batches: a source's dates repeat from batch to batch (each batch reads
+# its distinct values once; 1M generated rows, the rule set 8.5 -> 6.6 µs a line).
+@functools.lru_cache(maxsize=2**16)
+def _parse_text(value: str, day_first: bool | None) -> tuple[int, int]:
     text = " ".join(value.split())
     if not text:
         return -1, MISSING

@@ -12,7 +12,14 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
-from strategies import ANY_BATCHES, ARBITRARY_LINES, clean_batches, dirty_batches, single_typos
+from strategies import (
+    ANY_BATCHES,
+    ARBITRARY_LINES,
+    JSON_VALUES,
+    clean_batches,
+    dirty_batches,
+    single_typos,
+)
 
 from pipeline.clean import (
     FLAGS,
@@ -475,6 +482,48 @@ def test_parse_lines_never_raises_and_returns_one_row_per_line(lines: list[str])
     raw = parse_lines(lines)
     assert len(raw) == len(lines)
     assert list(raw.columns) == [*FIELDS, "raw", "parse_error"]
+
+
+def as_json_loads_reads(text: str) -> list[str]:
+    """The FIELDS of a line as json.loads reads an object (None: not one), each as its repr, so
+    that 1, 1.0 and True, or 0.0 and -0.0, stay apart and NaN equals NaN."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        value = None
+    return [repr(value.get(f) if isinstance(value, dict) else None) for f in FIELDS]
+
+
+def assert_parsed_as_json_loads_reads(lines: list[str]) -> None:
+    parsed = parse_lines(lines)
+    for i, text in enumerate(lines):
+        assert [repr(v) for v in parsed.loc[i, list(FIELDS)]] == as_json_loads_reads(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"Age": NaN, "Price": Infinity, "Quantity": -Infinity}', '{"Age": 1e400, "Price": -1e999}',
+     '{"Name": "\\ud800 lone", "Age": 1}', '{"Name": "\ud800 raw"}', '{"Name": "\\udc00\\ud800"}',
+     '{"Age": 123456789012345678901234567890, "Quantity": -9223372036854775809}',
+     '{"Age": 1, "Age": 2.0, "Age": true}', '  {"Age": 3}  ', '{"Ag\\u0065": 4, "Name": "\\u00e9"}',
+     '{"Age": 5.0, "Quantity": -0.0, "Price": 2.5e-400, "TotalAmount": 1E2}',
+     json.dumps({**dict.fromkeys(FIELDS, 1), "Age": [[[[{"a": None}]]]], "extra": {"x": 1}}),
+     json.dumps(dict.fromkeys(FIELDS, "\ud83d\ude00 ü")), "{" * 5000, '{"Age": ' * 5000],
+)  # fmt: skip
+def test_every_line_is_read_as_json_loads_reads_it(text: str) -> None:
+    """The fast decoder leaves to json what json reads in its own way."""
+    assert_parsed_as_json_loads_reads([text, json.dumps(dict.fromkeys(FIELDS, 1)), text])
+
+
+# Objects with every field (the fast decoder's case), written with and without \u escapes.
+EVERY_FIELD_LINES = st.fixed_dictionaries(
+    dict.fromkeys(FIELDS, JSON_VALUES), optional={"extra": JSON_VALUES}
+).flatmap(lambda r: st.sampled_from([json.dumps(r), json.dumps(r, ensure_ascii=False)]))
+
+
+@given(st.lists(EVERY_FIELD_LINES | ARBITRARY_LINES, max_size=4))
+def test_arbitrary_lines_are_read_as_json_loads_reads_them(lines: list[str]) -> None:
+    assert_parsed_as_json_loads_reads(lines)
 
 
 @given(ANY_BATCHES)
