@@ -341,6 +341,6 @@ def _as_text(value: Any) -> str | None:
     if type(value) is str:
         return safe_text(value)
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=True)
+        return safe_text(json.dumps(value, ensure_ascii=False, allow_nan=True))
     except (TypeError, ValueError, RecursionError):
         return safe_text(repr(value))

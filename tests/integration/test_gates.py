@@ -4,6 +4,7 @@ with the expectation and column named, and Data Docs are written on request."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -200,6 +201,19 @@ def test_the_raw_gate_catches_a_batch_with_half_its_lines_malformed(spark) -> No
     assert failures["parse_error"].expectation == "expect_column_values_to_be_null"
     assert "'malformed_json'" in failures["parse_error"].observed
     assert "expect_column_values_to_be_null on parse_error" in str(failed.value)
+
+
+def test_the_raw_gate_checks_lines_whose_text_utf8_cannot_hold(spark) -> None:
+    """A JSON escape of a lone surrogate is valid JSON but no UTF-8: its row is checked (and the
+    field kept, escaped) instead of failing the gate's Arrow hand-over."""
+    lines = generate_orders(400, seed=3, error_rate=0.05).lines
+    record = json.loads(lines[0])
+    odd = json.dumps({**record, "Name": "Ann \ud800", "Country": ["\udc00"]})
+    raw = spark.createDataFrame([(line,) for line in [odd, *lines]], "value STRING")
+    parsed = parse_raw(raw)
+    first = parsed.filter(parsed["raw"] == odd.encode("utf-8", "backslashreplace").decode()).first()
+    assert (first["Name"], first["Country"]) == ("Ann \\ud800", "['\\udc00']")
+    assert validate("raw", parsed).success
 
 
 def test_data_docs_list_every_gate_validated_into_the_folder(

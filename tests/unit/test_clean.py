@@ -368,6 +368,13 @@ def test_quarantine_keeps_original_values_as_text() -> None:
     assert quarantine[list(expected)].to_dict("records") == [expected]
 
 
+def test_quarantine_text_is_text_utf8_can_hold() -> None:
+    """A lone surrogate from a JSON escape, in a string or inside a list, is kept escaped."""
+    rejected = line(Age=["\ud800"], Country="\udc00", OrderDate=None)
+    quarantine = clean_lines([rejected], STATS).quarantine
+    assert quarantine[["Age", "Country"]].values.tolist() == [['["\\ud800"]', "\\udc00"]]
+
+
 def test_text_fields_are_stripped_and_unknown_keys_ignored() -> None:
     out = cleaned(json.dumps({**record(Name="  Ada Lovelace "), "Coupon": "X"}))
     assert out["Name"].tolist() == ["Ada Lovelace"]

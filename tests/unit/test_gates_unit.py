@@ -7,11 +7,16 @@ import datetime as dt
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import ARBITRARY_LINES
 
 from expectations import DATASETS, read_suite
 from pipeline.clean import clean_lines, parse_lines
-from pipeline.gates import GateFailed, GateResult, load_frame, require, validate
+from pipeline.clean.parsing import safe_text
+from pipeline.gates import GateFailed, GateResult, load_frame, raw_texts, require, validate
 from pipeline.generate import generate_orders
 from pipeline.schema import CLEAN_COLUMNS, CLEAN_TYPES, NULLABLE_COLUMNS
 
@@ -215,6 +220,26 @@ def test_the_raw_gate_tolerates_a_few_malformed_lines_but_not_half() -> None:
     assert ("expect_column_values_to_be_null", "parse_error") in kinds(
         validate("raw", parse_lines(pd.Series(half)))
     )
+
+
+# JSON that json reads in its own ways: a lone surrogate escape, NaN, 1e400, nesting, huge ints.
+EDGY_LINES = st.sampled_from(
+    ['{"Name": "\\ud800", "Age": NaN, "Price": 1e400}', '{"Country": ["\\udc00", {"a": 1}]}',
+     '{"Age": 123456789012345678901234567890, "Quantity": true}', "\ud800 not json"]
+)  # fmt: skip
+
+
+@given(st.lists(ARBITRARY_LINES | EDGY_LINES, max_size=6))
+def test_the_raw_gate_reads_each_field_as_text_as_pandas_would_and_utf8_can_hold(
+    lines: list[str],
+) -> None:
+    parsed = parse_lines(pd.Series(lines, dtype=object))
+    as_text = parsed.where(parsed.isna(), parsed.astype(str))
+    expected = {c: [None if pd.isna(v) else safe_text(v) for v in as_text[c]] for c in as_text}
+    texts = raw_texts(lines)
+    assert texts == expected
+    for values in texts.values():
+        pa.array(values, type=pa.string())  # what the Spark gate hands over: never raises
 
 
 def test_the_quarantine_gate_needs_a_reason_and_the_original_line() -> None:
