@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
+import pyarrow as pa
 
 from expectations import read_suite
 from pipeline.catalogue import Catalogue
@@ -199,7 +200,6 @@ def parse_raw(raw: SparkFrame, column: str = "value") -> SparkFrame:
     checkpointed: the suite reads them in several jobs, which would each read and parse again
     (1M lines, a 200k sample: the gate's CPU seconds halved).
     """
-    import pyarrow as pa
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
